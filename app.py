@@ -1,0 +1,12 @@
+"""CNN Lab: `streamlit run app.py`. This file only sets up the page and registers the lessons."""
+
+import streamlit as st
+
+from ui.nav import HOME, LESSONS
+
+st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
+
+pages = [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, default=True)] + [
+    st.Page(lesson.path, title=lesson.title, icon=lesson.icon) for lesson in LESSONS
+]
+st.navigation(pages).run()

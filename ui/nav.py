@@ -1,0 +1,27 @@
+"""The pages of the app, in learning order. app.py registers them; the Home page links them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Lesson:
+    path: str  # the page file, relative to app.py
+    title: str
+    icon: str  # a Material icon, shown in the sidebar and on the Home page
+    blurb: str  # one sentence on the Home page: what the learner does there
+
+
+HOME = Lesson("pages/home.py", "Home", ":material/home:", "What a CNN is, in one screen.")
+
+# The learning path: Convolution → Shapes → Train → Draw → Exercises.
+LESSONS: list[Lesson] = [
+    Lesson(
+        "pages/shapes.py",
+        "Shapes & parameters",
+        ":material/account_tree:",
+        "Design a network layer by layer and see every output shape, parameter count and "
+        "multiply-add with its formula, checked against Keras.",
+    ),
+]
