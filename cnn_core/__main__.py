@@ -182,6 +182,23 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# exercises
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_exercises(args: argparse.Namespace) -> int:
+    """Print an exercise sheet with its answers and worked solutions: an instructor's copy."""
+    from cnn_core.exercises import ExerciseError, answer_sheet_markdown, make_sheet
+
+    try:
+        sheet = make_sheet(args.seed, args.set)
+    except ExerciseError as err:
+        raise CliError(str(err)) from None
+    print(answer_sheet_markdown(sheet), end="")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 
 
 class _Parser(argparse.ArgumentParser):
@@ -204,6 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("presets", help="list the presets, or print one as a spec")
     p.add_argument("name", nargs="?", help="print this preset's spec as JSON")
     p.set_defaults(func=cmd_presets)
+
+    p = commands.add_parser(
+        "exercises", help="print an exercise sheet with answers as Markdown (for instructors)"
+    )
+    p.add_argument("--seed", default="1", help="the sheet's seed, 0 to 999,999,999 (default 1)")
+    p.add_argument("--set", default="mixed", help="mixed, shapes, params or conv (default mixed)")
+    p.set_defaults(func=cmd_exercises)
 
     return parser
 
