@@ -41,6 +41,18 @@ class Limits:
     max_train_samples: int = 60_000
     max_batch_size: int = 1024
 
+    # Convolution page: grids a learner edits by hand. Beyond these the numbers in the cells and
+    # the written-out sums stop being readable, which is the whole point of the page.
+    max_grid_side: int = 12  # the input grid, per side
+    max_kernel_side: int = 7  # the filter, per side
+    max_grid_padding: int = 3  # explicit zeros around the input grid, per side
+    # Photos on the Convolution page are shrunk to this side before filtering: the feature maps
+    # are drawn as heatmaps, and every extra pixel costs CPU on a shared server.
+    max_photo_side: int = 160
+    # Refuse an uploaded image with more pixels than this before decoding it: a small file can
+    # claim billions of pixels and exhaust memory (a "decompression bomb").
+    max_photo_pixels: int = 40_000_000
+
     # Uploads (zips of images, single images, .keras files), in megabytes.
     max_upload_mb: int = 50
 
@@ -56,6 +68,8 @@ PROFILES: dict[str, Limits] = {
         max_epochs=5,
         max_train_samples=20_000,
         max_batch_size=256,
+        max_photo_side=96,
+        max_photo_pixels=16_000_000,
         max_upload_mb=10,
     ),
 }
