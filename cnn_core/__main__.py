@@ -199,6 +199,136 @@ def cmd_exercises(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# train
+# --------------------------------------------------------------------------------------------
+
+
+def _train_dataset(args: argparse.Namespace):
+    """The data set named by --dataset: a name from cnn_core.data.DATASETS or a .zip path."""
+    from cnn_core.data import DataError, load_dataset, load_image_zip
+
+    try:
+        if args.dataset.lower().endswith(".zip"):
+            try:
+                data = Path(args.dataset).read_bytes()
+            except OSError as err:
+                raise CliError(f"cannot read {args.dataset}: {err.strerror}.") from None
+            size = args.image_size
+            return load_image_zip(
+                data, image_size=(size, size), color_mode=args.color, seed=args.seed,
+                name=Path(args.dataset).stem,
+            )  # fmt: skip
+        return load_dataset(args.dataset)
+    except DataError as err:
+        raise CliError(str(err)) from None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a network and save it; a progress bar per epoch, the test accuracy at the end.
+
+    Ctrl-C once stops after the current batch and still tests and saves the model; twice aborts.
+    """
+    import signal
+    import threading
+
+    from cnn_core.augment import Augmentation, AugmentationError
+    from cnn_core.data import DataError
+    from cnn_core.presets import DEFAULT_PRESET
+    from cnn_core.training import (
+        BatchProgress,
+        TrainingConfig,
+        TrainingError,
+        adapt_spec,
+        model_bytes,
+        train,
+    )
+
+    out = Path(args.out)
+    if out.suffix != ".keras":
+        raise CliError(f"--out must name a .keras file (Keras' format), not {args.out!r}.")
+    if not out.parent.is_dir():
+        raise CliError(f"the folder {str(out.parent)!r} for --out does not exist.")
+    try:
+        augmentation = Augmentation.parse(args.augment or "")
+    except AugmentationError as err:
+        raise CliError(f"--augment: {err}") from None
+    config = TrainingConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer.lower(),
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        train_samples=args.train_samples,
+        validation_split=args.validation_split,
+        augmentation=augmentation,
+        schedule=args.schedule,
+    )
+    if problems := config.problems():
+        raise CliError(" ".join(problems))
+
+    spec = spec_from_args(args)
+    dataset = _train_dataset(args)
+    name = args.spec or args.preset or DEFAULT_PRESET
+    if spec is None or args.preset:  # a preset is fitted to the data; a spec file is taken as is
+        spec, changes = adapt_spec(spec or get_preset(DEFAULT_PRESET).spec, dataset)
+        for change in changes:
+            print(f"note: {change}.")
+    params = ledger(spec).total_params
+    print(
+        f"Training {name} ({fmt(params)} parameters) on {dataset.name}: {config.epochs} epoch(s), "
+        f"batch {config.batch_size}, {config.optimizer} lr {config.learning_rate:g} "
+        f"({config.schedule}), seed {config.seed}, augmentation {augmentation.describe()}."
+    )
+
+    import keras
+
+    stop = threading.Event()
+    bar: list = []
+
+    def on_progress(event) -> None:
+        if isinstance(event, BatchProgress):
+            if event.batch == 1:
+                print(f"Epoch {event.epoch}/{event.epochs}")
+                bar[:] = [keras.utils.Progbar(event.batches_per_epoch, stateful_metrics=["img/s"])]
+            bar[0].update(
+                event.batch,
+                [("loss", event.loss), ("accuracy", event.accuracy),
+                 ("img/s", round(event.samples_per_second))],
+            )  # fmt: skip
+        else:
+            if bar and not event.complete:
+                print()  # the bar of a stopped epoch has no final newline
+            text = f"  epoch {event.epoch}: loss {event.loss:.4f}, accuracy {event.accuracy:.2%}"
+            if event.val_accuracy is not None:
+                text += f"; validation loss {event.val_loss:.4f}, accuracy {event.val_accuracy:.2%}"
+            print(text + f" ({event.seconds:.1f} s)")
+
+    def on_interrupt(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping after this batch (Ctrl-C again to abort); the model will still be saved.")
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        result = train(spec, dataset, config, on_progress=on_progress, stop=stop)
+    except (TrainingError, DataError) as err:
+        raise CliError(str(err)) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    out.write_bytes(model_bytes(result.model))
+    if args.history:
+        Path(args.history).write_text(result.history.to_csv())
+    stopped = f" (stopped after {result.epochs_done:.2f} epochs)" if result.stopped else ""
+    print(
+        f"Test accuracy: {result.test_accuracy:.2%} on {len(result.y_test):,} test images "
+        f"(loss {result.test_loss:.4f}){stopped}; trained in {result.train_seconds:.0f} s."
+    )
+    print(f"Saved {out}" + (f" and {args.history}" if args.history else "") + ".")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 
 
 class _Parser(argparse.ArgumentParser):
@@ -228,6 +358,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", default="1", help="the sheet's seed, 0 to 999,999,999 (default 1)")
     p.add_argument("--set", default="mixed", help="mixed, shapes, params or conv (default mixed)")
     p.set_defaults(func=cmd_exercises)
+
+    from cnn_core.data import DATASETS
+    from cnn_core.training import DEFAULTS, OPTIMIZERS, SCHEDULES
+
+    p = commands.add_parser("train", help="train a network on MNIST (or another data set), save it")
+    p.add_argument("spec", nargs="?", help="a spec JSON file (default: the default preset)")
+    p.add_argument("--preset", help="train a preset instead of a file")
+    p.add_argument(
+        "--dataset", default="mnist",
+        help=f"{', '.join(DATASETS)}, or a .zip of class folders (default mnist, bundled)",
+    )  # fmt: skip
+    p.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
+    p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    p.add_argument("--optimizer", default=DEFAULTS.optimizer, help=" | ".join(OPTIMIZERS))
+    p.add_argument("--learning-rate", type=float, default=DEFAULTS.learning_rate)
+    p.add_argument("--schedule", default=DEFAULTS.schedule, help=" | ".join(SCHEDULES))
+    p.add_argument("--augment", help="e.g. shift=0.1,rotation=10,zoom=0.1,flip=horizontal")
+    p.add_argument("--train-samples", type=int, help="train on a random subset of this size")
+    p.add_argument("--validation-split", type=float, default=DEFAULTS.validation_split)
+    p.add_argument("--image-size", type=int, default=28, help="for a .zip: resize to this size")
+    p.add_argument("--color", default="grayscale", help="for a .zip: grayscale or rgb")
+    p.add_argument("--history", help="also write the per-batch history to this CSV file")
+    p.add_argument("--out", required=True, help="where to save the model, e.g. model.keras")
+    p.set_defaults(func=cmd_train)
 
     return parser
 

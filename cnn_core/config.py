@@ -40,6 +40,17 @@ class Limits:
     max_epochs: int = 50
     max_train_samples: int = 60_000
     max_batch_size: int = 1024
+    # Trainings running at once in this process; later ones wait in a queue. Each one keeps
+    # both CPU cores of a small machine busy, so more at once only makes every one slower.
+    max_concurrent_trainings: int = 2
+    # Finished runs a visitor keeps (model, curves, test predictions: a few MB each); the
+    # oldest is forgotten first.
+    max_runs_kept: int = 10
+
+    # Zips of class folders on the Train page: bounds on decoding work and memory.
+    max_zip_files: int = 20_000
+    max_zip_uncompressed_mb: int = 500  # a zip bomb unpacks to far more than it weighs
+    max_zip_pixels: int = 300_000_000  # source pixels of all images together, before resizing
 
     # Convolution page: grids a learner edits by hand. Beyond these the numbers in the cells and
     # the written-out sums stop being readable, which is the whole point of the page.
@@ -68,6 +79,11 @@ PROFILES: dict[str, Limits] = {
         max_epochs=5,
         max_train_samples=20_000,
         max_batch_size=256,
+        max_concurrent_trainings=1,
+        max_runs_kept=3,
+        max_zip_files=3_000,
+        max_zip_uncompressed_mb=100,
+        max_zip_pixels=50_000_000,
         max_photo_side=96,
         max_photo_pixels=16_000_000,
         max_upload_mb=10,
