@@ -148,9 +148,9 @@ def format_answer(answer: Answer, answer_format: str) -> str:
 
 
 def _number_text(value: float) -> str:
-    if float(value).is_integer():
-        return fmt(int(value))
-    return f"{value:.4g}"
+    """6272 → '6,272', −7 → '−7' (a real minus sign, as in the worked sums), 4.75 → '4.75'."""
+    text = fmt(int(value)) if float(value).is_integer() else f"{value:.4g}"
+    return text.replace("-", "−")
 
 
 @dataclass(frozen=True)
@@ -239,10 +239,6 @@ def _signed(value: float) -> str:
     """−1 as '(−1)' so that '3·(−1)' reads clearly; uses the real minus sign."""
     text = _number_text(abs(value))
     return f"(−{text})" if value < 0 else text
-
-
-def _minus(value: float) -> str:
-    return f"−{_number_text(abs(value))}" if value < 0 else _number_text(value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -760,11 +756,11 @@ def _conv_cell(rng: random.Random) -> Exercise:
         + (f" (each step moves {stride} pixels)" if stride > 1 else "")
         + ":",
         _grid_block(("window", window), ("filter", kernel)),
-        f"Multiply element by element and add: {products} = **{_minus(total)}**.",
+        f"Multiply element by element and add: {products} = **{_number_text(total)}**.",
     ]
     if relu:
         solution.append(
-            f"ReLU: max(0, {_minus(total)}) = **{answer}**"
+            f"ReLU: max(0, {_number_text(total)}) = **{answer}**"
             + (" — negatives become 0." if total < 0 else " — positive values pass unchanged.")
         )
     mistakes = []
