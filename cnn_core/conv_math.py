@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cnn_core.shapes import Formula, ledger, output_size, same_padding
+from cnn_core.shapes import Formula, fmt, ledger, output_size, same_padding
 from cnn_core.spec import Conv2D, Spec
 
 Padding = str | int  # "valid", "same", or an explicit number of zeros on every side
@@ -235,7 +235,7 @@ def size_formula(size: int, window: int, stride: int, padding: Padding) -> tuple
     else:
         formula = (
             f"⌊({size} − {window} + 2·{padding})/{stride}⌋ + 1 = "
-            f"⌊{number_text(numerator / stride)}⌋ + 1 = {out}"
+            f"⌊{fmt(numerator / stride)}⌋ + 1 = {out}"
         )
     note = ""
     if numerator >= 0 and numerator % stride:
@@ -832,6 +832,8 @@ def photo_to_grayscale(
             gray = img.convert("L")
             gray.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             return np.asarray(gray, dtype=np.float64)
+    except ConvMathError:
+        raise
     except UnidentifiedImageError:
         raise ConvMathError(
             f"{name} is not an image Pillow can read. Upload a PNG, JPEG, GIF, BMP or WebP file."
@@ -995,8 +997,8 @@ EXAMPLES: dict[str, Example] = {
         "O on a ±1 grid, diagonal filter, normalised match",
         _o_image(),
         "diagonal_down",
-        "The same ╲ filter on an O: the O's curve is only ever partly diagonal, so no patch "
-        "scores 1.",
+        "The same ╲ filter on an O: only the O's two ╲-shaped corners (top right, bottom left) "
+        "match it perfectly, where the X's stroke matched all along its length.",
         normalised=True,
     ),
     "vertical_step": Example(
