@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from cnn_core import conv_math
 from cnn_core.build import _layer_code
 from cnn_core.shapes import (
     LayerRow,
@@ -233,12 +234,6 @@ def _grid_block(*grids: tuple[str, np.ndarray]) -> str:
         column.extend([" " * len(column[0])] * (height - len(column)))
     rows = ["     ".join(parts).rstrip() for parts in zip(*columns, strict=True)]
     return "```\n" + "\n".join(rows) + "\n```"
-
-
-def _signed(value: float) -> str:
-    """−1 as '(−1)' so that '3·(−1)' reads clearly; uses the real minus sign."""
-    text = _number_text(abs(value))
-    return f"(−{text})" if value < 0 else text
 
 
 # --------------------------------------------------------------------------------------------
@@ -684,40 +679,9 @@ def _fully_connected(rng: random.Random) -> Exercise:
 
 
 # --------------------------------------------------------------------------------------------
-# By hand: one convolution cell, one pooling output
-#
-# The arithmetic on the small grids below is plain numpy, kept in these two functions on purpose:
-# it is what cnn_core/conv_math.py will provide (with every step recorded) and will be replaced by
-# it when that module lands.
+# By hand: one convolution cell, one pooling output. The arithmetic and the written-out sums are
+# cnn_core.conv_math's, the same the Convolution page shows step by step.
 # --------------------------------------------------------------------------------------------
-
-
-def _conv_window(
-    image: np.ndarray, kernel: np.ndarray, stride: int, row: int, col: int
-) -> tuple[np.ndarray, int]:
-    """The input window under the kernel for feature-map cell (row, col) (0-based), and the sum of
-    its element-wise products with the kernel (Keras' Conv2D: no kernel flip, no bias)."""
-    k = kernel.shape[0]
-    window = image[row * stride : row * stride + k, col * stride : col * stride + k]
-    return window, int((window * kernel).sum())
-
-
-def _pool_windows(
-    feature_map: np.ndarray, pool: int, stride: int, kind: str
-) -> list[tuple[int, int, np.ndarray, float]]:
-    """Every window of a valid pooling, row by row: (row, col, window, value)."""
-    out = (feature_map.shape[0] - pool) // stride + 1
-    reduce = np.max if kind == "max" else np.mean
-    return [
-        (
-            r,
-            c,
-            window := feature_map[r * stride : r * stride + pool, c * stride : c * stride + pool],
-            float(reduce(window)),
-        )
-        for r in range(out)
-        for c in range(out)
-    ]
 
 
 # Kernels with a name a learner has met on the Convolution page.
@@ -742,13 +706,11 @@ def _conv_cell(rng: random.Random) -> Exercise:
         described = "this 3×3 filter"
     out = (size - 3) // stride + 1
     row, col = rng.randrange(out), rng.randrange(out)
-    window, total = _conv_window(image, kernel, stride, row, col)
+    step = conv_math.conv2d(image, kernel, strides=stride).step(row, col)
+    window, total = step.window[:, :, 0], int(step.value)
     relu = rng.random() < 0.35
     answer = max(total, 0) if relu else total
 
-    products = " + ".join(
-        f"{int(x)}·{_signed(int(k))}" for x, k in zip(window.flat, kernel.flat, strict=True)
-    )
     r0, c0 = row * stride, col * stride
     solution = [
         f"Feature-map cell (row {row + 1}, column {col + 1}) looks at input rows "
@@ -756,17 +718,18 @@ def _conv_cell(rng: random.Random) -> Exercise:
         + (f" (each step moves {stride} pixels)" if stride > 1 else "")
         + ":",
         _grid_block(("window", window), ("filter", kernel)),
-        f"Multiply element by element and add: {products} = **{_number_text(total)}**.",
+        f"Multiply element by element and add: {step.text.replace(' = ', ' = **')}**.",
     ]
     if relu:
+        relu_text = conv_math.relu(np.array([total])).step_text(0)
         solution.append(
-            f"ReLU: max(0, {_number_text(total)}) = **{answer}**"
+            f"ReLU: {relu_text.replace(' = ', ' = **')}**"
             + (" — negatives become 0." if total < 0 else " — positive values pass unchanged.")
         )
     mistakes = []
     if relu and total < 0:
         mistakes.append((total, "that is the value before ReLU; ReLU turns negatives into 0."))
-    flipped = int((window * kernel[::-1, ::-1]).sum())
+    flipped = int(conv_math.conv2d(image, kernel[::-1, ::-1], strides=stride).output[row, col, 0])
     if flipped != total:
         mistakes.append(
             (
@@ -806,25 +769,20 @@ def _pool_output(rng: random.Random) -> Exercise:
     size, pool = rng.choice(((4, 2), (4, 2), (6, 2), (6, 3)))
     kind = "max" if pool == 3 else rng.choice(("max", "max", "average"))
     feature_map = np.array([[rng.randint(0, 9) for _ in range(size)] for _ in range(size)])
-    windows = _pool_windows(feature_map, pool, pool, kind)
+    pooled = conv_math.pool2d(feature_map, pool, mode=kind)
+    steps = [pooled.step(*pooled.position(i)) for i in range(pooled.cells)]
     out = size // pool
-    answer = tuple(int(v) if float(v).is_integer() else v for *_, v in windows)
+    answer = tuple(int(v) if float(v).is_integer() else v for v in pooled.output[:, :, 0].flat)
     layer = (MaxPooling2D if kind == "max" else AveragePooling2D)(pool_size=pool)
     solution = [
-        f"{out}×{out} windows of {pool}×{pool}, stepping {pool} pixels (the stride defaults to the "
-        "pool size), so the output is "
-        f"{out}×{out}:"
+        f"The {pool}×{pool} window steps {pool} pixels at a time (the stride defaults to the pool "
+        f"size), so the output is {out}×{out}, one value per window, in each map separately:"
     ]
-    for r, c, window, value in windows:
-        values = ", ".join(str(int(v)) for v in window.flat)
-        if kind == "max":
-            working = f"max({values}) = {_number_text(value)}"
-        else:
-            working = f"({values.replace(', ', ' + ')})/{pool * pool} = {_number_text(value)}"
-        solution.append(f"- row {r + 1}, column {c + 1}: {working}")
-    other = np.max if kind == "average" else np.mean
-    other_answer = tuple(float(other(w)) for _, _, w, _ in windows)
-    mistakes = ((other_answer, f"that is {'max' if kind == 'average' else 'average'} pooling."),)
+    for step in steps:
+        solution.append(f"- row {step.row + 1}, column {step.col + 1}: {step.text}")
+    other_kind = "max" if kind == "average" else "average"
+    other_answer = tuple(conv_math.pool2d(feature_map, pool, mode=other_kind).output.flat)
+    mistakes = ((other_answer, f"that is {other_kind} pooling."),)
     return Exercise(
         0,
         "pool_output",
