@@ -3,10 +3,18 @@ belongs to one browser session: one visitor's design or model never reaches anot
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
+from cnn_core.config import LIMITS
 from cnn_core.presets import FIRST_PRESET, get_preset
 from cnn_core.spec import Spec
+
+if TYPE_CHECKING:
+    from cnn_core.data import Dataset
+    from cnn_core.runner import BackgroundTraining
+    from cnn_core.training import TrainingConfig
 
 # The architecture every page reads and writes (Shapes, Train, Draw, share links), stored as its
 # JSON dict so that a code reload during development never leaves a stale class in the session.
@@ -23,3 +31,69 @@ def get_spec() -> Spec:
 
 def set_spec(spec: Spec) -> None:
     st.session_state[SPEC_KEY] = spec.to_dict()
+
+
+# --------------------------------------------------------------------------------------------
+# Trained models (Train page → Draw page)
+# --------------------------------------------------------------------------------------------
+
+# This visitor's training runs, oldest first: cnn_core.runner.BackgroundTraining objects. They
+# live only in this session, never in a cache shared by all visitors.
+RUNS_KEY = "train_runs"
+
+
+def all_runs() -> list[BackgroundTraining]:
+    """Every run of this session that is still kept, newest first, whatever its state."""
+    return list(reversed(st.session_state.get(RUNS_KEY, [])))
+
+
+def trained_runs() -> list[BackgroundTraining]:
+    """This visitor's finished or stopped runs that have a trained model, newest first.
+
+    Each run has:
+
+    - ``.label`` (str): e.g. "Run 2 · Tutorial CNN · 98.9 %" ("(stopped)" appended if stopped);
+    - ``.model``: the trained ``keras.Model``. It takes float32 images scaled to 0–1, shape
+      (n, height, width, channels), i.e. ``cnn_core.data.to_model_input(uint8_images)``, and
+      returns softmax probabilities (n, classes);
+    - ``.spec`` (cnn_core.spec.Spec): the architecture it was built from;
+    - ``.class_names`` (tuple of str, e.g. "0"…"9" for MNIST), ``.dataset_name`` (e.g. "MNIST"),
+      ``.number`` (1, 2, … in this session), ``.result`` (cnn_core.training.TrainingResult:
+      test accuracy, history, confusion matrix, …).
+    """
+    return [run for run in all_runs() if run.done and run.model is not None]
+
+
+def active_run() -> BackgroundTraining | None:
+    """The run of this session that is queued or training, if any (one at a time per visitor)."""
+    return next((run for run in all_runs() if not run.done), None)
+
+
+def start_run(
+    spec: Spec, dataset: Dataset, config: TrainingConfig, title: str
+) -> BackgroundTraining:
+    """Start training in the background and keep the run in this session.
+
+    Only the newest ``LIMITS.max_runs_kept`` finished runs are kept; older ones are forgotten
+    (their memory freed) to make room.
+    """
+    from cnn_core.runner import BackgroundTraining  # imports TensorFlow lazily, when training
+
+    runs: list[BackgroundTraining] = st.session_state.setdefault(RUNS_KEY, [])
+    number = max((run.number for run in runs), default=0) + 1
+    run = BackgroundTraining(spec, dataset, config, number=number, title=title).start()
+    runs.append(run)
+    while len(runs) > LIMITS.max_runs_kept:
+        oldest = next((r for r in runs if r.done), None)
+        if oldest is None:
+            break
+        runs.remove(oldest)
+    return run
+
+
+def forget_run(run: BackgroundTraining) -> None:
+    """Drop a run from this session (stopping it first if it is still going)."""
+    run.stop()
+    runs: list[BackgroundTraining] = st.session_state.get(RUNS_KEY, [])
+    if run in runs:
+        runs.remove(run)
