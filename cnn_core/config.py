@@ -67,6 +67,10 @@ class Limits:
     # Uploads (zips of images, single images, .keras files), in megabytes.
     max_upload_mb: int = 50
 
+    # Share links (?share=…): a link longer than this was not made by CNN Lab (a 40-layer design
+    # packs into under 1,000 characters) and is refused before any decoding work is done.
+    max_share_link_chars: int = 4000
+
 
 PROFILES: dict[str, Limits] = {
     "local": Limits(),

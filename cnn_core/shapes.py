@@ -95,7 +95,7 @@ def output_size(size: int, window: int, stride: int, padding: str) -> tuple[int,
     >>> output_size(28, 3, 2, "valid")[:2]
     (13, '⌊(28 − 3 + 2·0)/2⌋ + 1 = ⌊12.5⌋ + 1 = 13')
     >>> output_size(28, 3, 2, "same")[:2]
-    (14, '(28 − 3 + 2·1)/2 + 1 = 14')
+    (14, '(28 − 3 + 0 + 1)/2 + 1 = 14')
     """
     if padding == "same":
         before, after = same_padding(size, window, stride)
@@ -123,8 +123,7 @@ def output_size(size: int, window: int, stride: int, padding: str) -> tuple[int,
         leftover = numerator % stride
         notes.append(
             f"{numerator} is not a multiple of the stride {stride}: Keras rounds down, so the last "
-            f"{leftover} pixel{'s' if leftover != 1 else ''} never start{'s' if leftover == 1 else ''} "
-            "a window of their own."
+            f"{leftover} pixel{'s are' if leftover != 1 else ' is'} never covered by any window."
         )
     return out, formula, " ".join(notes)
 
@@ -228,6 +227,10 @@ class Ledger:
         return self.rows[-1].output_shape if self.rows else tuple(self.spec.input_shape)
 
 
+def _window_text(window: tuple[int, int]) -> str:
+    return str(window[0]) if window[0] == window[1] else shape_text(window)
+
+
 def layer_label(layer: Layer) -> str:
     """A short name a learner recognises: 'Conv2D 32 3×3', 'MaxPooling2D 2×2', 'Dense 10 softmax'."""
     match layer:
@@ -235,7 +238,7 @@ def layer_label(layer: Layer) -> str:
             kh, kw = pair(layer.kernel_size)
             extra = ""
             if pair(layer.strides) != (1, 1):
-                extra += f" stride {shape_text(pair(layer.strides))}"
+                extra += f" stride {_window_text(pair(layer.strides))}"
             if layer.padding == "same":
                 extra += " same"
             act = f" {layer.activation}" if layer.activation else ""
@@ -243,7 +246,7 @@ def layer_label(layer: Layer) -> str:
         case _Pooling2D():
             extra = ""
             if layer.effective_strides != pair(layer.pool_size):
-                extra += f" stride {shape_text(layer.effective_strides)}"
+                extra += f" stride {_window_text(layer.effective_strides)}"
             if layer.padding == "same":
                 extra += " same"
             return f"{layer.type} {shape_text(pair(layer.pool_size))}{extra}"
