@@ -1088,12 +1088,13 @@ class Challenge:
     min_val_accuracy: float  # a fraction: 0.985 means 98.5 %
     max_params: int  # the model must have *fewer* parameters than this
     max_epochs: int  # the accuracy must be reached within this many epochs
+    dataset: str = "MNIST"  # the data set the run must be trained on
 
     @property
     def text(self) -> str:
         return (
-            f"Reach at least {self.min_val_accuracy:.1%} validation accuracy with fewer than "
-            f"{fmt(self.max_params)} parameters within {self.max_epochs} epochs."
+            f"Reach at least {self.min_val_accuracy:.1%} validation accuracy on {self.dataset} "
+            f"with fewer than {fmt(self.max_params)} parameters within {self.max_epochs} epochs."
         )
 
 
@@ -1200,3 +1201,28 @@ def check_challenge_history(
         counted.index(best) + 1,
     )
     return check_challenge(params, reached, best, challenge)
+
+
+def check_training_run(
+    params: int,
+    dataset_name: str,
+    val_accuracy: Sequence[float | None],
+    challenge: Challenge | None = None,
+) -> ChallengeResult:
+    """Judge a run of the Train page: its parameter count, the data set it was trained on and its
+    per-epoch validation accuracies (None for an epoch without validation)."""
+    challenge = challenge or CHALLENGES[DEFAULT_CHALLENGE]
+    values = [math.nan if a is None else a for a in val_accuracy]
+    criteria = check_challenge_history(params, values, challenge).criteria
+    if values and all(a is None for a in val_accuracy):
+        no_validation = (
+            "no validation accuracy: train with a validation split so it can be measured"
+        )
+        criteria = (Criterion("Accuracy", False, no_validation), *criteria[1:])
+    data = Criterion(
+        "Data",
+        dataset_name == challenge.dataset,
+        f"trained on {dataset_name}"
+        + ("" if dataset_name == challenge.dataset else f" (needs {challenge.dataset})"),
+    )
+    return ChallengeResult(challenge, (data, *criteria))

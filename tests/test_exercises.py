@@ -24,6 +24,7 @@ from cnn_core.exercises import (
     check,
     check_challenge,
     check_challenge_history,
+    check_training_run,
     make_exercise,
     make_sheet,
     parse_grid,
@@ -390,8 +391,8 @@ def test_conv_cell_working_reproduces_the_tutorial_sum_style():
 def test_challenge_passes_only_when_all_three_conditions_hold():
     challenge = CHALLENGES["small_and_fast"]
     assert challenge.text == (
-        "Reach at least 98.5% validation accuracy with fewer than 20,000 parameters within 3 "
-        "epochs."
+        "Reach at least 98.5% validation accuracy on MNIST with fewer than 20,000 parameters "
+        "within 3 epochs."
     )
     assert check_challenge(19_999, 3, 0.985, challenge).passed
     assert check_challenge(5_000, 1, 0.99, challenge).passed
@@ -435,6 +436,19 @@ def test_challenge_from_history_counts_only_the_allowed_epochs():
     assert "98.40%" in late.criteria[0].detail
     assert not check_challenge_history(15_000, [], challenge).passed
     assert not check_challenge_history(15_000, [float("nan")], challenge).passed
+
+
+def test_a_training_run_is_judged_on_mnist_with_validation():
+    challenge = CHALLENGES["small_and_fast"]
+    good = check_training_run(15_000, "MNIST", [0.97, 0.986], challenge)
+    assert good.passed
+    assert [c.label for c in good.criteria] == ["Data", "Accuracy", "Size", "Speed"]
+    other_data = check_training_run(15_000, "Fashion-MNIST", [0.99], challenge)
+    assert not other_data.passed
+    assert other_data.criteria[0].detail == "trained on Fashion-MNIST (needs MNIST)"
+    no_validation = check_training_run(15_000, "MNIST", [None, None], challenge)
+    assert not no_validation.passed
+    assert "validation split" in no_validation.criteria[1].detail
 
 
 # --------------------------------------------------------------------------------------------
