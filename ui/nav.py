@@ -24,4 +24,11 @@ LESSONS: list[Lesson] = [
         "Design a network layer by layer and see every output shape, parameter count and "
         "multiply-add with its formula, checked against Keras.",
     ),
+    Lesson(
+        "pages/exercises.py",
+        "Exercises",
+        ":material/quiz:",
+        "Check yourself: seeded, auto-checked questions on shapes, parameters and convolution "
+        "by hand, with worked solutions, and a training challenge.",
+    ),
 ]
