@@ -98,10 +98,24 @@ def ledger_json(led: Ledger) -> dict:
 
 def ledger_table(led: Ledger) -> str:
     """The ledger as a plain-text table, as ``model.summary()`` would print it, with more columns."""
-    header = ("#", "Layer", "Output shape", "Params", "Trainable", "Non-train.", "Mult-adds", "Memory", "Receptive field")
+    header = (
+        "#",
+        "Layer",
+        "Output shape",
+        "Params",
+        "Trainable",
+        "Non-train.",
+        "Mult-adds",
+        "Memory",
+        "Receptive field",
+    )
     lines = [("", "Input", shape_text(led.spec.input_shape), "", "", "", "", "", "1×1")]
     for row in led.rows:
-        rf = shape_text(row.receptive_field) if row.receptive_field else ("whole image" if row.output_shape else "—")
+        rf = (
+            shape_text(row.receptive_field)
+            if row.receptive_field
+            else ("whole image" if row.output_shape else "—")
+        )
         lines.append(
             (
                 str(row.position),
@@ -133,7 +147,8 @@ def ledger_table(led: Ledger) -> str:
 
     def render(cells) -> str:
         return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
     rule = "-" * len(render(header))
@@ -334,14 +349,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own errors: usage, one line, exit 2
         self.print_usage(sys.stderr)
-        raise SystemExit(f"error: {message}")
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m cnn_core", description="CNN Lab on the command line.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = commands.add_parser("summary", help="print the ledger of a network: shapes, parameters, formulas")
+    p = commands.add_parser(
+        "summary", help="print the ledger of a network: shapes, parameters, formulas"
+    )
     p.add_argument("spec", nargs="?", help="a spec JSON file, or - for standard input")
     p.add_argument("--preset", help="summarise a preset instead of a file")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
-from cnn_core.spec import Layer, SpecError, Spec, errors, pair, validate
+from cnn_core.spec import Layer, Spec, SpecError, errors, pair, validate
 
 if TYPE_CHECKING:
     import keras

@@ -76,7 +76,6 @@ PROFILES: dict[str, Limits] = {
     "local": Limits(),
     "hosted": replace(
         Limits(),
-        max_input_side=256,
         max_filters=256,
         max_units=4096,
         max_model_params=2_000_000,

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from cnn_core.spec import (
     Activation,
-    AveragePooling2D,
     BatchNormalization,
     Conv2D,
     Dense,
@@ -116,7 +115,11 @@ def output_size(size: int, window: int, stride: int, padding: str) -> tuple[int,
         notes.append(
             f'"same" padding: Keras wants ⌈{size}/{stride}⌉ = {-(-size // stride)} outputs and adds '
             f"{before} zero{'s' if before != 1 else ''} before and {after} after"
-            + (" (an odd total cannot be split evenly: the extra zero goes after)" if before != after else "")
+            + (
+                " (an odd total cannot be split evenly: the extra zero goes after)"
+                if before != after
+                else ""
+            )
             + "."
         )
     if numerator >= 0 and numerator % stride:
@@ -284,7 +287,12 @@ def _receptive(
 ) -> tuple[tuple[int, int], tuple[int, int], Formula]:
     new_rf = (rf[0] + (window[0] - 1) * jump[0], rf[1] + (window[1] - 1) * jump[1])
     new_jump = (jump[0] * strides[0], jump[1] * strides[1])
-    if window[0] == window[1] and rf[0] == rf[1] and jump[0] == jump[1] and strides[0] == strides[1]:
+    if (
+        window[0] == window[1]
+        and rf[0] == rf[1]
+        and jump[0] == jump[1]
+        and strides[0] == strides[1]
+    ):
         text = (
             f"{rf[0]} + ({window[0]} − 1)·{jump[0]} = {new_rf[0]}, so each output value sees "
             f"{new_rf[0]}×{new_rf[1]} input pixels; jump {jump[0]}·{strides[0]} = {new_jump[0]}"
@@ -302,13 +310,17 @@ def _receptive(
 def _activation_formula(shape: tuple[int, ...]) -> Formula:
     n = math.prod(shape)
     dims = "·".join(str(d) for d in shape)
-    text = f"{dims} = {fmt(n)} values · {BYTES_PER_VALUE} bytes = {human_bytes(n * BYTES_PER_VALUE)}"
+    text = (
+        f"{dims} = {fmt(n)} values · {BYTES_PER_VALUE} bytes = {human_bytes(n * BYTES_PER_VALUE)}"
+    )
     if len(shape) == 1:
         text = f"{fmt(n)} values · {BYTES_PER_VALUE} bytes = {human_bytes(n * BYTES_PER_VALUE)}"
     return Formula("Activations (one image, float32)", text)
 
 
-def _not_image(position: int, layer: Layer, shape: tuple[int, ...], prev: LayerRow | None) -> Problem:
+def _not_image(
+    position: int, layer: Layer, shape: tuple[int, ...], prev: LayerRow | None
+) -> Problem:
     source = f"layer {prev.position} ({prev.type})" if prev else "the input"
     return Problem(
         f"needs an image-shaped input (height, width, channels), but {source} gives a flat vector "
@@ -329,8 +341,9 @@ def _window_too_big(
 ) -> Problem:
     return Problem(
         f"its {window[0]}×{window[1]} {what} does not fit in its {in_hw[0]}×{in_hw[1]} input with "
-        f'"valid" padding (which adds no zeros), so the output would be {out_hw[0]}×{out_hw[1]} '
-        f"pixels. Use a smaller {'kernel_size' if what == 'kernel' else 'pool_size'}, "
+        f'"valid" padding (which adds no zeros): the output size would be '
+        f"{out_hw[0]}×{out_hw[1]}".replace("-", "−")
+        + f", so no pixels are left. Use a smaller {'kernel_size' if what == 'kernel' else 'pool_size'}, "
         'padding "same", or remove a shrinking layer before it.',
         position,
         layer.type,
@@ -423,7 +436,9 @@ def _layer_row(
             (oh, ow), size_formulas = _window_rows("Output", (h, w), kernel, strides, layer.padding)
             formulas.extend(size_formulas)
             if oh <= 0 or ow <= 0:
-                problems.append(_window_too_big(position, layer, "kernel", kernel, (h, w), (oh, ow)))
+                problems.append(
+                    _window_too_big(position, layer, "kernel", kernel, (h, w), (oh, ow))
+                )
                 return row(None)
             formulas.append(
                 Formula(
@@ -463,7 +478,9 @@ def _layer_row(
             (oh, ow), size_formulas = _window_rows("Output", (h, w), window, strides, layer.padding)
             formulas.extend(size_formulas)
             if oh <= 0 or ow <= 0:
-                problems.append(_window_too_big(position, layer, "pool window", window, (h, w), (oh, ow)))
+                problems.append(
+                    _window_too_big(position, layer, "pool window", window, (h, w), (oh, ow))
+                )
                 return row(None)
             kind = "largest value" if isinstance(layer, MaxPooling2D) else "average"
             formulas.append(
@@ -581,21 +598,25 @@ def _layer_row(
                 "relu": "ReLU: max(0, x) — negatives become 0",
                 "softmax": "softmax: scores → probabilities that sum to 1",
             }.get(layer.activation, f"{layer.activation}, applied to each value on its own")
-            formulas.append(Formula("Output", f"same shape, {shape_text(in_shape)}; parameters: 0", what))
+            formulas.append(
+                Formula("Output", f"same shape, {shape_text(in_shape)}; parameters: 0", what)
+            )
             return row(in_shape)
 
     raise TypeError(f"no arithmetic for layer type {layer.type}")  # pragma: no cover
 
 
-def _classifier_problems(spec: Spec, rows: list[LayerRow], num_classes: int | None) -> list[Problem]:
+def _classifier_problems(
+    spec: Spec, rows: list[LayerRow], num_classes: int | None
+) -> list[Problem]:
     """A classifier ends with Dense(classes, softmax), or Dense(classes) then Activation(softmax)."""
     ending = (
-        'End the network with Flatten (or GlobalAveragePooling2D) and Dense(number of classes, '
+        "End the network with Flatten (or GlobalAveragePooling2D) and Dense(number of classes, "
         'activation="softmax").'
     )
     problems: list[Problem] = []
     if not rows:
-        return [Problem(f"has no layers. {ending}")]
+        return [Problem(f"the network has no layers. {ending}")]
     last = rows[-1]
     for row in rows[:-1]:
         if getattr(row.layer, "activation", None) == "softmax":
@@ -624,7 +645,7 @@ def _classifier_problems(spec: Spec, rows: list[LayerRow], num_classes: int | No
         if last.layer.activation != "softmax":
             problems.append(
                 Problem(
-                    f'has activation {last.layer.activation or "none"!r}, so its {last.layer.units} '
+                    f"has activation {last.layer.activation or 'none'!r}, so its {last.layer.units} "
                     "outputs are not probabilities. A classifier ends with softmax: set activation "
                     'to "softmax".',
                     last.position,

@@ -69,13 +69,16 @@ class Problem:
 
     @property
     def where(self) -> str:
+        """'Layer 3 (Dense)', 'Layer 3', 'Input', or '' for the spec as a whole."""
         if self.position is None:
-            return self.layer_type or "The network"
+            return self.layer_type or ""
         if self.layer_type:
             return f"Layer {self.position} ({self.layer_type})"
         return f"Layer {self.position}"
 
     def __str__(self) -> str:
+        if not self.where:
+            return self.message[:1].upper() + self.message[1:]
         return f"{self.where}: {self.message}"
 
 
@@ -225,7 +228,9 @@ class Conv2D(Layer):
 
     def __post_init__(self) -> None:
         t = self.type
-        object.__setattr__(self, "filters", _as_int(t, "filters", self.filters, 1, LIMITS.max_filters))
+        object.__setattr__(
+            self, "filters", _as_int(t, "filters", self.filters, 1, LIMITS.max_filters)
+        )
         object.__setattr__(self, "kernel_size", _as_window(t, "kernel_size", self.kernel_size))
         object.__setattr__(self, "strides", _as_window(t, "strides", self.strides))
         object.__setattr__(self, "padding", _as_choice(t, "padding", self.padding, PADDINGS))
@@ -285,7 +290,9 @@ class BatchNormalization(Layer):
             _as_float(t, "momentum", self.momentum, 0.0, 1.0, "at least 0 and below 1"),
         )
         object.__setattr__(
-            self, "epsilon", _as_float(t, "epsilon", self.epsilon, 1e-12, 1.0, "above 0 and below 1")
+            self,
+            "epsilon",
+            _as_float(t, "epsilon", self.epsilon, 1e-12, 1.0, "above 0 and below 1"),
         )
         object.__setattr__(self, "center", _as_bool(t, "center", self.center))
         object.__setattr__(self, "scale", _as_bool(t, "scale", self.scale))
@@ -344,7 +351,9 @@ class Activation(Layer):
     activation: str = _arg(required=True)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "activation", _as_activation(self.type, self.activation, optional=False))
+        object.__setattr__(
+            self, "activation", _as_activation(self.type, self.activation, optional=False)
+        )
 
 
 LAYER_TYPES: dict[str, type[Layer]] = {
@@ -392,8 +401,7 @@ def layer_from_dict(data: Any, position: int | None = None) -> Layer:
         close = difflib.get_close_matches(str(layer_type), list(LAYER_TYPES), n=1, cutoff=0.5)
         hint = f' Did you mean "{close[0]}"?' if close else ""
         raise problem(
-            f"unknown layer type {layer_type!r}.{hint} "
-            f"CNN Lab supports: {', '.join(LAYER_TYPES)}."
+            f"unknown layer type {layer_type!r}.{hint} CNN Lab supports: {', '.join(LAYER_TYPES)}."
         )
     allowed = cls.argument_names()
     args = {k: v for k, v in data.items() if k != "type"}
@@ -402,7 +410,9 @@ def layer_from_dict(data: Any, position: int | None = None) -> Layer:
             close = difflib.get_close_matches(name, allowed, n=1)
             hint = f' Did you mean "{close[0]}"?' if close else ""
             takes = ", ".join(allowed) if allowed else "no arguments"
-            raise problem(f"unknown argument {name!r}.{hint} {cls.__name__} takes: {takes}.", cls.__name__)
+            raise problem(
+                f"unknown argument {name!r}.{hint} {cls.__name__} takes: {takes}.", cls.__name__
+            )
     for f in fields(cls):
         if f.metadata["required"] and f.name not in args:
             raise problem(f'the argument "{f.name}" is required.', cls.__name__)
@@ -442,7 +452,7 @@ class Spec:
             raise SpecError("layers must be layer objects (Conv2D, Dense, ...).")
         if len(self.layers) > LIMITS.max_layers:
             raise SpecError(
-                f"has {len(self.layers)} layers; CNN Lab allows at most {LIMITS.max_layers}."
+                f"the network has {len(self.layers)} layers; CNN Lab allows at most {LIMITS.max_layers}."
             )
 
     # ----- editing (each returns a new spec; specs never change in place) -----
@@ -511,7 +521,7 @@ class Spec:
             raise SpecError('"layers" must be a non-empty list of layers.')
         if len(raw_layers) > LIMITS.max_layers:
             raise SpecError(
-                f"has {len(raw_layers)} layers; CNN Lab allows at most {LIMITS.max_layers}."
+                f"the network has {len(raw_layers)} layers; CNN Lab allows at most {LIMITS.max_layers}."
             )
         layers: list[Layer] = []
         problems: list[Problem] = []

@@ -43,7 +43,11 @@ def network_picture() -> go.Figure:
             line={"color": "#333", "width": 1},
         )
         fig.add_annotation(
-            x=x + depth / 2, y=-1.25, text=f"<b>{shape_text(shape)}</b>", showarrow=False, font={"size": 11}
+            x=x + depth / 2,
+            y=-1.25,
+            text=f"<b>{shape_text(shape)}</b>",
+            showarrow=False,
+            font={"size": 11},
         )
         fig.add_annotation(
             x=x + depth / 2,

@@ -13,10 +13,11 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from cnn_core.build import to_keras_code
+from cnn_core.config import LIMITS
 from cnn_core.presets import PRESETS
 from cnn_core.shapes import (
-    Ledger,
     LayerRow,
+    Ledger,
     dense_weights_per_neuron,
     fmt,
     fully_connected_comparison,
@@ -24,7 +25,6 @@ from cnn_core.shapes import (
     ledger,
     shape_text,
 )
-from cnn_core.config import LIMITS
 from cnn_core.spec import LAYER_TYPES, NEW_LAYER_DEFAULTS, Spec, SpecError, layer_from_dict
 from ui.layer_form import layer_form
 from ui.state import get_spec, set_spec
@@ -71,7 +71,9 @@ def _undo() -> None:
 def _load_preset() -> None:
     preset = PRESETS[st.session_state["shapes_preset"]]
     _commit(preset.spec, select=0)
-    st.session_state[MESSAGE_KEY] = f"Loaded “{preset.title}”. Undo brings your previous design back."
+    st.session_state[MESSAGE_KEY] = (
+        f"Loaded “{preset.title}”. Undo brings your previous design back."
+    )
 
 
 def _load_json() -> None:
@@ -82,8 +84,9 @@ def _load_json() -> None:
     try:
         spec = Spec.from_json(text)
     except SpecError as err:
-        st.session_state[MESSAGE_KEY] = "error:This JSON was not loaded; your design is unchanged.\n\n" + "\n".join(
-            f"- {p}" for p in err.problems
+        st.session_state[MESSAGE_KEY] = (
+            "error:This JSON was not loaded; your design is unchanged.\n\n"
+            + "\n".join(f"- {p}" for p in err.problems)
         )
         return
     _commit(spec, select=0)
@@ -99,7 +102,9 @@ def _move(index: int, offset: int) -> None:
 def _remove(index: int) -> None:
     spec = get_spec()
     if len(spec.layers) == 1:
-        st.session_state[MESSAGE_KEY] = "error:A network needs at least one layer; add another before removing this one."
+        st.session_state[MESSAGE_KEY] = (
+            "error:A network needs at least one layer; add another before removing this one."
+        )
         return
     _commit(spec.remove_layer(index), select=max(0, min(index, len(spec.layers) - 2)))
 
@@ -119,7 +124,11 @@ def _select_changed() -> None:
 
 
 def _new_quiz_layer(led: Ledger) -> None:
-    choices = [r.position - 1 for r in led.rows if r.output_shape and r.position - 1 != st.session_state.get(SELECTED_KEY)]
+    choices = [
+        r.position - 1
+        for r in led.rows
+        if r.output_shape and r.position - 1 != st.session_state.get(SELECTED_KEY)
+    ]
     if choices:
         st.session_state[SELECTED_KEY] = random.choice(choices)
         _clear_widgets(EDIT_PREFIX, "shapes_quiz_answer")
@@ -156,7 +165,11 @@ def ledger_frame(led: Ledger, hidden: int | None) -> pd.DataFrame:
         computed = row.output_shape is not None
         errors = [p for p in row.problems if p.severity == "error"]
         warnings = [p for p in row.problems if p.severity == "warning"]
-        status = "❌ see below" if errors else ("⚠️ see below" if warnings else ("✓" if computed else "—"))
+        status = (
+            "❌ see below"
+            if errors
+            else ("⚠️ see below" if warnings else ("✓" if computed else "—"))
+        )
         record = {
             "#": str(row.position),
             "Layer": row.label,
@@ -170,7 +183,14 @@ def ledger_frame(led: Ledger, hidden: int | None) -> pd.DataFrame:
             "Check": status,
         }
         if hidden is not None and row.position - 1 == hidden:
-            for column in ("Output shape", "Parameters", "Trainable", "Non-trainable", "Multiply-adds", "Memory"):
+            for column in (
+                "Output shape",
+                "Parameters",
+                "Trainable",
+                "Non-trainable",
+                "Multiply-adds",
+                "Memory",
+            ):
                 record[column] = "?"
         records.append(record)
     records.append(
@@ -188,7 +208,12 @@ def ledger_frame(led: Ledger, hidden: int | None) -> pd.DataFrame:
         }
     )
     if hidden is not None:
-        records[-1].update({c: "?" for c in ("Parameters", "Trainable", "Non-trainable", "Multiply-adds", "Memory")})
+        records[-1].update(
+            {
+                c: "?"
+                for c in ("Parameters", "Trainable", "Non-trainable", "Multiply-adds", "Memory")
+            }
+        )
     return pd.DataFrame.from_records(records)
 
 
@@ -205,7 +230,9 @@ def _style(frame: pd.DataFrame, selected: int | None):
         return [css] * len(row)
 
     numbers = ["Parameters", "Trainable", "Non-trainable", "Multiply-adds", "Memory"]
-    return frame.style.apply(colour, axis=1).set_properties(subset=numbers, **{"text-align": "right"})
+    return frame.style.apply(colour, axis=1).set_properties(
+        subset=numbers, **{"text-align": "right"}
+    )
 
 
 def ledger_chart(led: Ledger) -> go.Figure:
@@ -218,14 +245,26 @@ def ledger_chart(led: Ledger) -> go.Figure:
         horizontal_spacing=0.12,
     )
     fig.add_trace(
-        go.Bar(x=names, y=[r.params for r in rows], marker_color="#4C78A8", name="parameters",
-               hovertemplate="%{x}<br>%{y:,} parameters<extra></extra>"),
-        row=1, col=1,
+        go.Bar(
+            x=names,
+            y=[r.params for r in rows],
+            marker_color="#4C78A8",
+            name="parameters",
+            hovertemplate="%{x}<br>%{y:,} parameters<extra></extra>",
+        ),
+        row=1,
+        col=1,
     )
     fig.add_trace(
-        go.Bar(x=names, y=[r.activations for r in rows], marker_color="#F58518", name="activations",
-               hovertemplate="%{x}<br>%{y:,} values<extra></extra>"),
-        row=1, col=2,
+        go.Bar(
+            x=names,
+            y=[r.activations for r in rows],
+            marker_color="#F58518",
+            name="activations",
+            hovertemplate="%{x}<br>%{y:,} values<extra></extra>",
+        ),
+        row=1,
+        col=2,
     )
     fig.update_layout(height=380, showlegend=False, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     fig.update_xaxes(tickangle=-40)
@@ -233,13 +272,17 @@ def ledger_chart(led: Ledger) -> go.Figure:
 
 
 def show_formulas(row: LayerRow) -> None:
-    st.markdown(f"**Layer {row.position}: {row.label}**  \ninput {shape_text(row.input_shape)} → output {shape_text(row.output_shape)}")
+    st.markdown(
+        f"**Layer {row.position}: {row.label}**  \ninput {shape_text(row.input_shape)} → output {shape_text(row.output_shape)}"
+    )
     for formula in row.formulas:
         st.markdown(f"**{formula.label}:** `{formula.text}`")
         if formula.note:
             st.caption(formula.note)
     if row.output_shape is None and not row.problems:
-        st.caption("Not computed: an earlier layer does not fit (see the message above the ledger).")
+        st.caption(
+            "Not computed: an earlier layer does not fit (see the message above the ledger)."
+        )
 
 
 def parse_shape(text: str) -> tuple[int, ...] | None:
@@ -260,7 +303,9 @@ def parse_count(text: str) -> int | None:
 
 
 def quiz(row: LayerRow, led: Ledger) -> None:
-    st.markdown(f"**Quiz: layer {row.position}, {row.label}**, receives {shape_text(row.input_shape)}.")
+    st.markdown(
+        f"**Quiz: layer {row.position}, {row.label}**, receives {shape_text(row.input_shape)}."
+    )
     shape_answer = st.text_input("Its output shape (e.g. 26×26×32)", key="shapes_quiz_answer_shape")
     params_answer = st.text_input("Its number of parameters", key="shapes_quiz_answer_params")
     c1, c2 = st.columns(2)
@@ -270,10 +315,14 @@ def quiz(row: LayerRow, led: Ledger) -> None:
         shape_ok = parse_shape(shape_answer) == row.output_shape
         params_ok = parse_count(params_answer) == row.params
         if shape_ok and params_ok:
-            st.success(f"Both right: {shape_text(row.output_shape)} and {fmt(row.params)} parameters.")
+            st.success(
+                f"Both right: {shape_text(row.output_shape)} and {fmt(row.params)} parameters."
+            )
         else:
             if not shape_ok:
-                st.error(f"Output shape: you said “{shape_answer or '—'}”; it is {shape_text(row.output_shape)}.")
+                st.error(
+                    f"Output shape: you said “{shape_answer or '—'}”; it is {shape_text(row.output_shape)}."
+                )
             if not params_ok:
                 st.error(f"Parameters: you said “{params_answer or '—'}”; it is {fmt(row.params)}.")
         show_formulas(row)
@@ -315,19 +364,26 @@ top[2].button(
 )
 with top[3]:
     c_h, c_w, c_c = st.columns(3)
-    height = c_h.number_input("Input height", 1, LIMITS.max_input_side, spec.input_shape[0], key=f"{INPUT_PREFIX}_h")
-    width = c_w.number_input("Input width", 1, LIMITS.max_input_side, spec.input_shape[1], key=f"{INPUT_PREFIX}_w")
+    height = c_h.number_input(
+        "Input height", 1, LIMITS.max_input_side, spec.input_shape[0], key=f"{INPUT_PREFIX}_h"
+    )
+    width = c_w.number_input(
+        "Input width", 1, LIMITS.max_input_side, spec.input_shape[1], key=f"{INPUT_PREFIX}_w"
+    )
     channels = c_c.number_input(
-        "Channels", 1, LIMITS.max_input_channels, spec.input_shape[2], key=f"{INPUT_PREFIX}_c",
+        "Channels",
+        1,
+        LIMITS.max_input_channels,
+        spec.input_shape[2],
+        key=f"{INPUT_PREFIX}_c",
         help="1 for grayscale, 3 for RGB.",
     )
 if (height, width, channels) != spec.input_shape:
     _commit(spec.with_input_shape((int(height), int(width), int(channels))), structural=False)
-    spec = get_spec()
+    st.rerun()  # draw every widget (layer labels included) from the new design
 st.caption(PRESETS[st.session_state["shapes_preset"]].description)
 
-# The ledger is drawn at the top but filled last: the layer editor below must run first, so that
-# an edit made in this run already shows in this run's ledger.
+# The ledger is drawn at the top but filled last, after the layer editor below has run.
 ledger_area = st.container()
 editor, details = st.columns([1.3, 2], gap="large")
 
@@ -356,18 +412,34 @@ with editor:
         edited = layer_form(layer, EDIT_PREFIX)
         if edited != layer.to_dict():
             try:
-                _commit(spec.replace_layer(selected, layer_from_dict(edited, selected + 1)), structural=False)
+                _commit(
+                    spec.replace_layer(selected, layer_from_dict(edited, selected + 1)),
+                    structural=False,
+                )
             except SpecError as err:
                 st.error(str(err))
-            spec = get_spec()
-            led = ledger(spec)
+            else:
+                st.rerun()  # draw every widget (layer labels included) from the new design
         b1, b2, b3 = st.columns([1, 1, 2])
-        b1.button("↑", key="shapes_up", on_click=_move, args=(selected, -1), disabled=selected == 0, width="stretch")
-        b2.button(
-            "↓", key="shapes_down", on_click=_move, args=(selected, 1),
-            disabled=selected == len(spec.layers) - 1, width="stretch",
+        b1.button(
+            "↑",
+            key="shapes_up",
+            on_click=_move,
+            args=(selected, -1),
+            disabled=selected == 0,
+            width="stretch",
         )
-        b3.button("Remove", key="shapes_remove", on_click=_remove, args=(selected,), width="stretch")
+        b2.button(
+            "↓",
+            key="shapes_down",
+            on_click=_move,
+            args=(selected, 1),
+            disabled=selected == len(spec.layers) - 1,
+            width="stretch",
+        )
+        b3.button(
+            "Remove", key="shapes_remove", on_click=_remove, args=(selected,), width="stretch"
+        )
     c1, c2 = st.columns([2, 1.3], vertical_alignment="bottom")
     c1.selectbox("New layer", list(LAYER_TYPES), key="shapes_new_type")
     c2.button(
@@ -410,10 +482,20 @@ with ledger_area:
 
     if not quiz_mode:
         m1, m2, m3, m4 = st.columns(4)
-        m1.metric("Parameters", fmt(led.total_params), help=f"{fmt(led.trainable_params)} trainable, {fmt(led.non_trainable_params)} non-trainable")
-        m2.metric("Weights on disk", human_bytes(led.weight_bytes), help="float32: 4 bytes per parameter")
+        m1.metric(
+            "Parameters",
+            fmt(led.total_params),
+            help=f"{fmt(led.trainable_params)} trainable, {fmt(led.non_trainable_params)} non-trainable",
+        )
+        m2.metric(
+            "Weights on disk", human_bytes(led.weight_bytes), help="float32: 4 bytes per parameter"
+        )
         m3.metric("Multiply-adds per image", fmt(led.total_macs))
-        m4.metric("Activation memory per image", human_bytes(led.total_activation_bytes), help="All layer outputs for one image, float32")
+        m4.metric(
+            "Activation memory per image",
+            human_bytes(led.total_activation_bytes),
+            help="All layer outputs for one image, float32",
+        )
 
 with details:
     st.toggle(
@@ -448,26 +530,48 @@ with details:
             )
             c1, c2, c3 = st.columns(3)
             c1.metric("First Conv2D layer", f"{fmt(comparison.conv_params)} parameters")
-            c2.metric("Dense layer, same inputs and outputs", f"{fmt(comparison.dense_layer_params)} parameters")
+            c2.metric(
+                "Dense layer, same inputs and outputs",
+                f"{fmt(comparison.dense_layer_params)} parameters",
+            )
             c3.metric("Ratio", f"{comparison.ratio:,.0f}×")
             st.caption(f"Dense layer: `{comparison.dense_layer_formula}`")
         examples = [(28, 28, 3), (200, 200, 3)]
         st.markdown("The tutorials' examples, per fully connected neuron:")
         st.table(
             pd.DataFrame(
-                [{"Image": shape_text(s), "Weights per neuron": dense_weights_per_neuron(s)[1]} for s in examples]
+                [
+                    {"Image": shape_text(s), "Weights per neuron": dense_weights_per_neuron(s)[1]}
+                    for s in examples
+                ]
             )
         )
     with tab_export:
         st.code(spec.to_json(), language="json")
         c1, c2 = st.columns(2)
-        c1.download_button("Download JSON", spec.to_json(), "cnn_lab_spec.json", "application/json", key="shapes_download_json")
+        c1.download_button(
+            "Download JSON",
+            spec.to_json(),
+            "cnn_lab_spec.json",
+            "application/json",
+            key="shapes_download_json",
+        )
         if errors:
-            c2.button("Download Keras code", disabled=True, key="shapes_download_code_disabled",
-                      help="Fix the problems above first: Keras would refuse this design.")
+            c2.button(
+                "Download Keras code",
+                disabled=True,
+                key="shapes_download_code_disabled",
+                help="Fix the problems above first: Keras would refuse this design.",
+            )
         else:
             code = to_keras_code(spec)
-            c2.download_button("Download Keras code", code, "cnn_lab_model.py", "text/x-python", key="shapes_download_code")
+            c2.download_button(
+                "Download Keras code",
+                code,
+                "cnn_lab_model.py",
+                "text/x-python",
+                key="shapes_download_code",
+            )
             with st.expander("Keras code"):
                 st.code(code, language="python")
     with tab_examples:
@@ -476,7 +580,7 @@ with details:
         macs_150 = 4 * 4 * 3 * 299 * 299 * 150
         st.markdown(
             f"**A 4×4 filter over RGB, 128 feature maps:** `(4·4·3 + 1)·128 = {fmt(conv_params)}` parameters. "
-            f"On a 299×299 image with \"same\" padding the output is 299×299×128, so it costs "
+            f'On a 299×299 image with "same" padding the output is 299×299×128, so it costs '
             f"`4·4·3 · 299·299·128 = {fmt(macs_128)}` multiply-adds per image."
         )
         st.info(
@@ -488,13 +592,25 @@ with details:
             {
                 "input_shape": [299, 299, 3],
                 "layers": [
-                    {"type": "Conv2D", "filters": 128, "kernel_size": 4, "padding": "same", "activation": "relu"},
+                    {
+                        "type": "Conv2D",
+                        "filters": 128,
+                        "kernel_size": 4,
+                        "padding": "same",
+                        "activation": "relu",
+                    },
                     {"type": "GlobalAveragePooling2D"},
                     {"type": "Dense", "units": 10, "activation": "softmax"},
                 ],
             }
         )
-        st.button("Load this example", key="shapes_example_299", on_click=_commit, args=(example,), kwargs={"select": 0})
+        st.button(
+            "Load this example",
+            key="shapes_example_299",
+            on_click=_commit,
+            args=(example,),
+            kwargs={"select": 0},
+        )
         st.markdown(
             "**Flatten:** in the Tutorial CNN, the first pooling layer outputs 13×13×32, and a Flatten there "
             "gives `13·13·32 = 5,408` values. Keras flattens channels-last: the 32 values of pixel (0, 0) "

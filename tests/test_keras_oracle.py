@@ -104,19 +104,27 @@ def architectures(draw) -> Spec:
         kind = draw(st.sampled_from(["conv", "conv", "pool", "bn", "dropout", "activation"]))
         padding = draw(st.sampled_from(["valid", "same"]))
         if kind == "conv":
-            kernel = [draw(st.integers(1, max(1, min(h, 6)))), draw(st.integers(1, max(1, min(w, 6))))]
+            kernel = [
+                draw(st.integers(1, max(1, min(h, 6)))),
+                draw(st.integers(1, max(1, min(w, 6)))),
+            ]
             strides = [draw(st.integers(1, 4)), draw(st.integers(1, 4))]
             layer = {
                 "type": "Conv2D",
                 "filters": draw(st.integers(1, 12)),
-                "kernel_size": kernel[0] if kernel[0] == kernel[1] and draw(st.booleans()) else kernel,
+                "kernel_size": kernel[0]
+                if kernel[0] == kernel[1] and draw(st.booleans())
+                else kernel,
                 "strides": strides[0] if strides[0] == strides[1] else strides,
                 "padding": padding,
                 "activation": draw(st.sampled_from([None, "relu", "selu"])),
                 "use_bias": draw(st.booleans()),
             }
         elif kind == "pool":
-            window = [draw(st.integers(1, max(1, min(h, 4)))), draw(st.integers(1, max(1, min(w, 4))))]
+            window = [
+                draw(st.integers(1, max(1, min(h, 4)))),
+                draw(st.integers(1, max(1, min(w, 4)))),
+            ]
             layer = {
                 "type": draw(st.sampled_from(["MaxPooling2D", "AveragePooling2D"])),
                 "pool_size": window,
@@ -137,23 +145,39 @@ def architectures(draw) -> Spec:
             layer = {"type": "Activation", "activation": draw(st.sampled_from(["relu", "tanh"]))}
         layers.append(layer)
         # Follow the size with our own arithmetic; a layer that does not fit ends the drawing.
-        rows = ledger(Spec((height, width, channels), tuple(Spec.from_dict(
-            {"input_shape": [height, width, channels], "layers": layers}).layers))).rows
+        rows = ledger(
+            Spec(
+                (height, width, channels),
+                tuple(
+                    Spec.from_dict(
+                        {"input_shape": [height, width, channels], "layers": layers}
+                    ).layers
+                ),
+            )
+        ).rows
         if rows[-1].output_shape is None:
             break
         h, w = rows[-1].output_shape[:2]
     head = draw(st.sampled_from(["flatten", "gap"]))
     layers.append({"type": "Flatten"} if head == "flatten" else {"type": "GlobalAveragePooling2D"})
     if draw(st.booleans()):
-        layers.append({"type": "Dense", "units": draw(st.integers(1, 32)), "activation": "relu",
-                       "use_bias": draw(st.booleans())})
+        layers.append(
+            {
+                "type": "Dense",
+                "units": draw(st.integers(1, 32)),
+                "activation": "relu",
+                "use_bias": draw(st.booleans()),
+            }
+        )
         if draw(st.booleans()):
             layers.append({"type": "BatchNormalization", "scale": draw(st.booleans())})
     layers.append({"type": "Dense", "units": draw(st.integers(2, 12)), "activation": "softmax"})
     return Spec.from_dict({"input_shape": [height, width, channels], "layers": layers})
 
 
-@settings(max_examples=GENERATED_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=GENERATED_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(spec=architectures())
 def test_generated_architectures_match_keras(spec):
     """Where we say a design fits, Keras builds it with exactly our numbers; where we say a
@@ -226,7 +250,12 @@ def test_built_model_computes_something_sensible():
 def test_build_refuses_an_invalid_spec_with_the_learners_message():
     from cnn_core.spec import SpecError
 
-    spec = Spec.from_dict({"input_shape": [28, 28, 1], "layers": [{"type": "Dense", "units": 10, "activation": "softmax"}]})
+    spec = Spec.from_dict(
+        {
+            "input_shape": [28, 28, 1],
+            "layers": [{"type": "Dense", "units": 10, "activation": "softmax"}],
+        }
+    )
     with pytest.raises(SpecError, match=r"Layer 1 \(Dense\): receives a 28×28×1 feature map"):
         build_model(spec)
 

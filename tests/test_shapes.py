@@ -34,7 +34,9 @@ def test_doctests():
 
 def test_shapes_module_does_not_import_tensorflow():
     code = "import sys, cnn_core.shapes, cnn_core.spec, cnn_core.build, cnn_core.presets; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False False"
 
 
@@ -64,9 +66,13 @@ def test_rounding_and_padding_notes_explain_what_keras_does():
         "25 is not a multiple of the stride 2: Keras rounds down, so the last 1 pixel is never "
         "covered by any window."
     )
-    assert output_size(31, 2, 3, "valid")[2].endswith("the last 2 pixels are never covered by any window.")
+    assert output_size(31, 2, 3, "valid")[2].endswith(
+        "the last 2 pixels are never covered by any window."
+    )
     _, _, note = output_size(28, 4, 1, "same")
-    assert '"same" padding: Keras wants ⌈28/1⌉ = 28 outputs and adds 1 zero before and 2 after' in note
+    assert (
+        '"same" padding: Keras wants ⌈28/1⌉ = 28 outputs and adds 1 zero before and 2 after' in note
+    )
     assert "the extra zero goes after" in note
     assert output_size(28, 3, 1, "valid")[2] == ""
 
@@ -84,7 +90,9 @@ def test_conv_row_formulas_use_the_learners_numbers():
     assert texts["Output height and width"] == "(28 − 3 + 2·0)/1 + 1 = 26"
     assert texts["Parameters"] == "(3·3·1 + 1)·32 = 320"
     assert texts["Multiply-adds"] == "3·3·1 · 26·26·32 = 194,688"
-    assert texts["Activations (one image, float32)"] == "26·26·32 = 21,632 values · 4 bytes = 84.5 KB"
+    assert (
+        texts["Activations (one image, float32)"] == "26·26·32 = 21,632 values · 4 bytes = 84.5 KB"
+    )
     assert row.receptive_field == (3, 3) and row.jump == (1, 1)
 
 
@@ -133,18 +141,27 @@ def test_batch_norm_splits_trainable_and_non_trainable():
 
 def test_receptive_field_grows_through_the_tutorial_cnn():
     rows = ledger(get_preset("tutorial").spec).rows
-    assert [r.receptive_field for r in rows[:6]] == [(3, 3), (4, 4), (8, 8), (10, 10), (18, 18), (22, 22)]
+    assert [r.receptive_field for r in rows[:6]] == [
+        (3, 3),
+        (4, 4),
+        (8, 8),
+        (10, 10),
+        (18, 18),
+        (22, 22),
+    ]
     assert [r.jump for r in rows[:6]] == [(1, 1), (2, 2), (2, 2), (4, 4), (4, 4), (8, 8)]
     assert rows[-1].receptive_field is None  # a Dense output sees the whole image
 
 
 def test_flatten_row_explains_channels_last():
-    rows = ledger(spec_of(
-        {"type": "Conv2D", "filters": 32, "kernel_size": 3},
-        {"type": "MaxPooling2D"},
-        {"type": "Flatten"},
-        {"type": "Dense", "units": 10, "activation": "softmax"},
-    )).rows
+    rows = ledger(
+        spec_of(
+            {"type": "Conv2D", "filters": 32, "kernel_size": 3},
+            {"type": "MaxPooling2D"},
+            {"type": "Flatten"},
+            {"type": "Dense", "units": 10, "activation": "softmax"},
+        )
+    ).rows
     flatten = rows[2].formulas[0]
     assert flatten.text == "13·13·32 = 5,408 values"
     assert "channels-last" in flatten.note

@@ -79,8 +79,15 @@ def test_get_preset_by_slug_or_title_and_unknown_names():
 
 _layer = st.one_of(
     st.builds(
-        lambda f, k, s, p, a, b: {"type": "Conv2D", "filters": f, "kernel_size": k, "strides": s,
-                                  "padding": p, "activation": a, "use_bias": b},
+        lambda f, k, s, p, a, b: {
+            "type": "Conv2D",
+            "filters": f,
+            "kernel_size": k,
+            "strides": s,
+            "padding": p,
+            "activation": a,
+            "use_bias": b,
+        },
         st.integers(1, 64),
         st.one_of(st.integers(1, 7), st.tuples(st.integers(1, 7), st.integers(1, 7)).map(list)),
         st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3)).map(list)),
@@ -94,14 +101,23 @@ _layer = st.one_of(
         st.integers(1, 4),
         st.one_of(st.none(), st.integers(1, 4)),
     ),
-    st.builds(lambda m, c: {"type": "BatchNormalization", "momentum": m, "center": c},
-              st.floats(0, 0.999), st.booleans()),
+    st.builds(
+        lambda m, c: {"type": "BatchNormalization", "momentum": m, "center": c},
+        st.floats(0, 0.999),
+        st.booleans(),
+    ),
     st.builds(lambda r: {"type": "Dropout", "rate": r}, st.floats(0, 0.9)),
     st.just({"type": "Flatten"}),
     st.just({"type": "GlobalAveragePooling2D"}),
-    st.builds(lambda u, a: {"type": "Dense", "units": u, "activation": a},
-              st.integers(1, 512), st.sampled_from([None, "relu", "softmax"])),
-    st.builds(lambda a: {"type": "Activation", "activation": a}, st.sampled_from(["relu", "softmax", "sigmoid"])),
+    st.builds(
+        lambda u, a: {"type": "Dense", "units": u, "activation": a},
+        st.integers(1, 512),
+        st.sampled_from([None, "relu", "softmax"]),
+    ),
+    st.builds(
+        lambda a: {"type": "Activation", "activation": a},
+        st.sampled_from(["relu", "softmax", "sigmoid"]),
+    ),
 )
 
 
@@ -130,7 +146,9 @@ def load_error(data) -> list[Problem]:
 
 
 def test_unknown_type_suggests_the_right_name():
-    (problem,) = load_error({"input_shape": [28, 28, 1], "layers": [{"type": "Conv2d", "filters": 3}]})
+    (problem,) = load_error(
+        {"input_shape": [28, 28, 1], "layers": [{"type": "Conv2d", "filters": 3}]}
+    )
     assert problem.position == 1
     assert 'Did you mean "Conv2D"?' in str(problem)
     assert str(problem).startswith("Layer 1: unknown layer type 'Conv2d'")
@@ -154,19 +172,52 @@ def test_missing_required_argument():
 @pytest.mark.parametrize(
     ("layer", "expected"),
     [
-        ({"type": "Conv2D", "filters": 0, "kernel_size": 3}, "Layer 2 (Conv2D): filters is 0; it must be at least 1."),
-        ({"type": "Conv2D", "filters": -4, "kernel_size": 3}, "filters is -4; it must be at least 1."),
-        ({"type": "Conv2D", "filters": 8, "kernel_size": [3, 0]}, "kernel_size width is 0; it must be at least 1."),
-        ({"type": "Conv2D", "filters": 8, "kernel_size": [3, 3, 3]}, "kernel_size must be one number or a pair"),
-        ({"type": "Conv2D", "filters": 2.5, "kernel_size": 3}, "filters must be a whole number, not 2.5."),
-        ({"type": "Conv2D", "filters": True, "kernel_size": 3}, "filters must be a whole number, not True."),
-        ({"type": "Conv2D", "filters": "32", "kernel_size": 3}, "filters must be a whole number, not '32'."),
-        ({"type": "Conv2D", "filters": 8, "kernel_size": 3, "padding": "sme"}, 'Did you mean "same"?'),
-        ({"type": "Conv2D", "filters": 8, "kernel_size": 3, "activation": "rellu"}, 'Did you mean "relu"?'),
-        ({"type": "MaxPooling2D", "pool_size": 2, "strides": 0}, "strides is 0; it must be at least 1."),
+        (
+            {"type": "Conv2D", "filters": 0, "kernel_size": 3},
+            "Layer 2 (Conv2D): filters is 0; it must be at least 1.",
+        ),
+        (
+            {"type": "Conv2D", "filters": -4, "kernel_size": 3},
+            "filters is -4; it must be at least 1.",
+        ),
+        (
+            {"type": "Conv2D", "filters": 8, "kernel_size": [3, 0]},
+            "kernel_size width is 0; it must be at least 1.",
+        ),
+        (
+            {"type": "Conv2D", "filters": 8, "kernel_size": [3, 3, 3]},
+            "kernel_size must be one number or a pair",
+        ),
+        (
+            {"type": "Conv2D", "filters": 2.5, "kernel_size": 3},
+            "filters must be a whole number, not 2.5.",
+        ),
+        (
+            {"type": "Conv2D", "filters": True, "kernel_size": 3},
+            "filters must be a whole number, not True.",
+        ),
+        (
+            {"type": "Conv2D", "filters": "32", "kernel_size": 3},
+            "filters must be a whole number, not '32'.",
+        ),
+        (
+            {"type": "Conv2D", "filters": 8, "kernel_size": 3, "padding": "sme"},
+            'Did you mean "same"?',
+        ),
+        (
+            {"type": "Conv2D", "filters": 8, "kernel_size": 3, "activation": "rellu"},
+            'Did you mean "relu"?',
+        ),
+        (
+            {"type": "MaxPooling2D", "pool_size": 2, "strides": 0},
+            "strides is 0; it must be at least 1.",
+        ),
         ({"type": "Dropout", "rate": 1.5}, "rate is 1.5; it must be at least 0 and below 1"),
         ({"type": "Dense", "units": 10, "use_bias": "yes"}, "use_bias must be true or false"),
-        ({"type": "BatchNormalization", "momentum": 1}, "momentum is 1; it must be at least 0 and below 1."),
+        (
+            {"type": "BatchNormalization", "momentum": 1},
+            "momentum is 1; it must be at least 0 and below 1.",
+        ),
         ({"type": "Dense", "units": 10**9}, "units is 1,000,000,000; CNN Lab allows at most"),
     ],
 )
@@ -181,7 +232,11 @@ def test_all_broken_layers_are_reported_at_once():
     problems = load_error(
         {
             "input_shape": [28, 0, 1],
-            "layers": [{"type": "Conv2D", "filters": 0, "kernel_size": 3}, {"type": "Nope"}, {"type": "Flatten"}],
+            "layers": [
+                {"type": "Conv2D", "filters": 0, "kernel_size": 3},
+                {"type": "Nope"},
+                {"type": "Flatten"},
+            ],
         }
     )
     assert [p.position for p in problems] == [None, 1, 2]
@@ -195,14 +250,20 @@ def test_a_whole_number_written_as_a_float_is_accepted():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("{", "this is not valid JSON (line 1, column 2"),
-        ("[1, 2]", "a spec must be an object"),
+        ("{", "This is not valid JSON (line 1, column 2"),
+        ("[1, 2]", "A spec must be an object"),
         ('{"layers": [{"type": "Flatten"}]}', '"input_shape" is missing'),
         ('{"input_shape": [28, 28, 1], "layers": []}', '"layers" must be a non-empty list'),
-        ('{"input_shape": [28, 28], "layers": [{"type": "Flatten"}]}', "input_shape must be [height, width, channels]"),
-        ('{"input_shape": [28, 28, 1], "layers": [{"type": "Flatten"}], "name": "x"}', "unknown key(s) 'name'"),
+        (
+            '{"input_shape": [28, 28], "layers": [{"type": "Flatten"}]}',
+            "input_shape must be [height, width, channels]",
+        ),
+        (
+            '{"input_shape": [28, 28, 1], "layers": [{"type": "Flatten"}], "name": "x"}',
+            "Unknown key(s) 'name'",
+        ),
         ('{"input_shape": [28, 28, 1], "layers": ["Conv2D"]}', "each layer must be an object"),
-        (b"\x89PNG\r\n\x1a\n\x00\xff", "this file is not text"),
+        (b"\x89PNG\r\n\x1a\n\x00\xff", "This file is not text"),
         ("[" * 100_000, "nested far too deeply"),
     ],
 )
@@ -214,7 +275,9 @@ def test_garbage_json_gets_a_message_not_a_traceback(text, expected):
 def test_too_many_layers_is_refused():
     from cnn_core.config import LIMITS
 
-    problems = load_error({"input_shape": [28, 28, 1], "layers": [{"type": "Flatten"}] * (LIMITS.max_layers + 1)})
+    problems = load_error(
+        {"input_shape": [28, 28, 1], "layers": [{"type": "Flatten"}] * (LIMITS.max_layers + 1)}
+    )
     assert f"CNN Lab allows at most {LIMITS.max_layers}" in str(problems[0])
 
 
@@ -234,23 +297,38 @@ def test_pool_window_larger_than_its_input():
     )
     (message,) = messages(spec)
     assert message == (
-        "Layer 2 (MaxPooling2D): its 4×4 pool window does not fit in its 3×3 input with \"valid\" "
-        "padding (which adds no zeros), so the output would be 0×0 pixels. Use a smaller pool_size, "
-        'padding "same", or remove a shrinking layer before it.'
+        'Layer 2 (MaxPooling2D): its 4×4 pool window does not fit in its 3×3 input with "valid" '
+        "padding (which adds no zeros): the output size would be 0×0, so no pixels are left. Use a "
+        'smaller pool_size, padding "same", or remove a shrinking layer before it.'
     )
 
 
 def test_spatial_size_reaching_zero_after_many_layers():
     conv = {"type": "Conv2D", "filters": 4, "kernel_size": 3}
-    spec = spec_of(conv, {"type": "MaxPooling2D"}, conv, {"type": "MaxPooling2D"}, conv, *HEAD, input_shape=(12, 12, 1))
+    spec = spec_of(
+        conv,
+        {"type": "MaxPooling2D"},
+        conv,
+        {"type": "MaxPooling2D"},
+        conv,
+        *HEAD,
+        input_shape=(12, 12, 1),
+    )
     (message,) = messages(spec)
     assert message.startswith("Layer 5 (Conv2D): its 3×3 kernel does not fit in its 1×1 input")
     rows = __import__("cnn_core.shapes", fromlist=["ledger"]).ledger(spec).rows
-    assert rows[3].output_shape == (1, 1, 4) and rows[4].output_shape is None and rows[5].output_shape is None
+    assert (
+        rows[3].output_shape == (1, 1, 4)
+        and rows[4].output_shape is None
+        and rows[5].output_shape is None
+    )
 
 
 def test_dense_on_a_feature_map_suggests_flatten():
-    spec = spec_of({"type": "Conv2D", "filters": 4, "kernel_size": 3}, {"type": "Dense", "units": 10, "activation": "softmax"})
+    spec = spec_of(
+        {"type": "Conv2D", "filters": 4, "kernel_size": 3},
+        {"type": "Dense", "units": 10, "activation": "softmax"},
+    )
     (message,) = messages(spec)
     assert message.startswith("Layer 2 (Dense): receives a 26×26×4 feature map, not a vector.")
     assert "add a Flatten (or GlobalAveragePooling2D) layer before it" in message
@@ -266,11 +344,30 @@ def test_conv_after_flatten_is_explained():
 @pytest.mark.parametrize(
     ("layers", "expected"),
     [
-        ([{"type": "Conv2D", "filters": 4, "kernel_size": 3}], "the network ends with a 26×26×4 feature map"),
-        ([{"type": "Flatten"}, {"type": "Dropout", "rate": 0.5}], "must end with a classifier, but its last layer is Dropout"),
-        ([{"type": "Flatten"}, {"type": "Dense", "units": 10}], "has activation 'none', so its 10 outputs are not probabilities"),
-        ([{"type": "Flatten"}, {"type": "Dense", "units": 1, "activation": "softmax"}], "has 1 unit"),
-        ([{"type": "Flatten"}, {"type": "Dense", "units": 10, "activation": "relu"}, {"type": "Activation", "activation": "softmax"}], "applies 'relu' right before the final softmax"),
+        (
+            [{"type": "Conv2D", "filters": 4, "kernel_size": 3}],
+            "the network ends with a 26×26×4 feature map",
+        ),
+        (
+            [{"type": "Flatten"}, {"type": "Dropout", "rate": 0.5}],
+            "must end with a classifier, but its last layer is Dropout",
+        ),
+        (
+            [{"type": "Flatten"}, {"type": "Dense", "units": 10}],
+            "has activation 'none', so its 10 outputs are not probabilities",
+        ),
+        (
+            [{"type": "Flatten"}, {"type": "Dense", "units": 1, "activation": "softmax"}],
+            "has 1 unit",
+        ),
+        (
+            [
+                {"type": "Flatten"},
+                {"type": "Dense", "units": 10, "activation": "relu"},
+                {"type": "Activation", "activation": "softmax"},
+            ],
+            "applies 'relu' right before the final softmax",
+        ),
     ],
 )
 def test_a_missing_or_broken_classifier_is_explained(layers, expected):
@@ -279,7 +376,11 @@ def test_a_missing_or_broken_classifier_is_explained(layers, expected):
 
 
 def test_dense_then_softmax_activation_is_a_valid_classifier():
-    spec = spec_of({"type": "Flatten"}, {"type": "Dense", "units": 10}, {"type": "Activation", "activation": "softmax"})
+    spec = spec_of(
+        {"type": "Flatten"},
+        {"type": "Dense", "units": 10},
+        {"type": "Activation", "activation": "softmax"},
+    )
     assert messages(spec) == []
 
 
@@ -287,7 +388,9 @@ def test_number_of_classes_is_checked_when_known():
     spec = get_preset("tutorial").spec
     assert messages(spec, num_classes=10) == []
     (message,) = messages(spec, num_classes=2)
-    assert message == "Layer 9 (Dense): has 10 units, but the data set has 2 classes: set units to 2."
+    assert (
+        message == "Layer 9 (Dense): has 10 units, but the data set has 2 classes: set units to 2."
+    )
 
 
 def test_warnings_do_not_stop_a_build():

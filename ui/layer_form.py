@@ -39,9 +39,13 @@ class _Form:
         self.data: dict[str, Any] = layer.to_dict()
         self.key = key
 
-    def number(self, name: str, low: float, high: float, value: float, step: float | None = None, **kw) -> None:
+    def number(
+        self, name: str, low: float, high: float, value: float, step: float | None = None, **kw
+    ) -> None:
         shown = min(max(value, low), high)
-        new = st.number_input(name, low, high, shown, step, key=f"{self.key}_{name}", help=HELP.get(name), **kw)
+        new = st.number_input(
+            name, low, high, shown, step, key=f"{self.key}_{name}", help=HELP.get(name), **kw
+        )
         if new != shown:
             self.data[name] = new
 
@@ -50,18 +54,27 @@ class _Form:
         shown = pair(value)
         c1, c2 = st.columns(2)
         h = c1.number_input(
-            f"{label} height", 1, LIMITS.max_window, min(shown[0], LIMITS.max_window),
-            key=f"{self.key}_{name}_h", help=HELP.get(name),
+            f"{label} height",
+            1,
+            LIMITS.max_window,
+            min(shown[0], LIMITS.max_window),
+            key=f"{self.key}_{name}_h",
+            help=HELP.get(name),
         )
         w = c2.number_input(
-            f"{label} width", 1, LIMITS.max_window, min(shown[1], LIMITS.max_window),
+            f"{label} width",
+            1,
+            LIMITS.max_window,
+            min(shown[1], LIMITS.max_window),
             key=f"{self.key}_{name}_w",
         )
         if (h, w) != shown:
             self.data[name] = int(h) if h == w else [int(h), int(w)]
 
     def choice(self, name: str, options: list[str], value: str) -> None:
-        new = st.selectbox(name, options, index=options.index(value), key=f"{self.key}_{name}", help=HELP.get(name))
+        new = st.selectbox(
+            name, options, index=options.index(value), key=f"{self.key}_{name}", help=HELP.get(name)
+        )
         if new != value:
             self.data[name] = new
 
@@ -69,7 +82,11 @@ class _Form:
         options = [NO_ACTIVATION, *ACTIVATIONS] if optional else list(ACTIVATIONS)
         shown = NO_ACTIVATION if value is None else value
         new = st.selectbox(
-            "activation", options, index=options.index(shown), key=f"{self.key}_activation", help=HELP["activation"]
+            "activation",
+            options,
+            index=options.index(shown),
+            key=f"{self.key}_activation",
+            help=HELP["activation"],
         )
         if new != shown:
             self.data["activation"] = None if new == NO_ACTIVATION else new

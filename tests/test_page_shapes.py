@@ -1,0 +1,183 @@
+"""The Shapes & parameters page under Streamlit's AppTest: it renders, edits change the ledger,
+bad designs and bad JSON get messages, and it never imports TensorFlow."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnn_core.presets import PRESETS
+from cnn_core.spec import Spec
+from tests.conftest import APP_TIMEOUT
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "shapes.py")
+
+
+@pytest.fixture
+def at() -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=APP_TIMEOUT)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def ledger(app: AppTest):
+    return app.dataframe[0].value
+
+
+def row(app: AppTest, position: int) -> dict:
+    frame = ledger(app)
+    return frame[frame["#"] == str(position)].iloc[0].to_dict()
+
+
+def total(app: AppTest) -> str:
+    frame = ledger(app)
+    return frame[frame["Layer"] == "Total"].iloc[0]["Parameters"]
+
+
+def current_spec(app: AppTest) -> Spec:
+    return (
+        Spec.from_dict(app.session_state["spec"])
+        if "spec" in app.session_state
+        else PRESETS["tutorial"].spec
+    )
+
+
+def test_renders_the_tutorial_cnn_ledger(at):
+    assert [e.value for e in at.error] == []
+    assert row(at, 1) | {} == row(at, 1)
+    assert row(at, 1)["Output shape"] == "26×26×32" and row(at, 1)["Parameters"] == "320"
+    assert row(at, 2)["Output shape"] == "13×13×32"
+    assert total(at) == "110,474"
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "(28 − 3 + 2·0)/1 + 1 = 26" in markdown and "(3·3·1 + 1)·32 = 320" in markdown
+
+
+def test_loading_a_preset_changes_the_ledger_and_undo_brings_it_back(at):
+    at.selectbox(key="shapes_preset").select("lenet5_bn")
+    at.button(key="shapes_load").click().run()
+    assert not at.exception
+    assert total(at) == "107,190"
+    assert row(at, 2)["Non-trainable"] == "24"
+    at.button(key="shapes_undo").click().run()
+    assert total(at) == "110,474"
+
+
+def test_editing_a_layer_changes_its_row_and_the_shared_spec(at):
+    at.number_input(key="shapes_edit_filters").set_value(8).run()
+    assert row(at, 1)["Output shape"] == "26×26×8" and row(at, 1)["Parameters"] == "80"
+    assert row(at, 3)["Parameters"] == f"{(3 * 3 * 8 + 1) * 64:,}"
+    assert current_spec(at).layers[0].filters == 8  # the Train and Draw pages read this
+
+    at.number_input(key="shapes_edit_kernel_size_w").set_value(5).run()
+    assert row(at, 1)["Output shape"] == "26×24×8"
+    assert current_spec(at).layers[0].kernel_size == (3, 5)
+
+
+def test_selecting_another_layer_edits_that_layer(at):
+    at.selectbox(key="shapes_selected").select(7).run()  # Dense 128
+    at.number_input(key="shapes_edit_units").set_value(64).run()
+    assert row(at, 8)["Parameters"] == f"{(128 + 1) * 64:,}"
+    assert row(at, 1)["Parameters"] == "320"  # layer 1 untouched
+
+
+def test_an_input_too_small_marks_the_layer_with_a_plain_message(at):
+    at.number_input(key="shapes_input_h").set_value(12).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert errors == [
+        'Layer 5 (Conv2D): its 3×3 kernel does not fit in its 1×5 input with "valid" padding '
+        "(which adds no zeros): the output size would be −1×3, so no pixels are left. Use a "
+        'smaller kernel_size, padding "same", or remove a shrinking layer before it.'
+    ]
+    assert row(at, 5)["Check"].startswith("❌")
+    assert row(at, 6)["Output shape"] == "—"
+
+
+def test_removing_flatten_explains_dense_on_a_feature_map(at):
+    at.selectbox(key="shapes_selected").select(6).run()  # Flatten
+    at.button(key="shapes_remove").click().run()
+    assert not at.exception
+    assert any("Layer 7 (Dense): receives a 1×1×128 feature map" in e.value for e in at.error)
+    assert at.button(key="shapes_download_code_disabled").disabled
+
+
+def test_move_and_insert_layers(at):
+    at.selectbox(key="shapes_selected").select(1).run()  # the first MaxPooling2D
+    at.button(key="shapes_up").click().run()
+    assert row(at, 1)["Layer"] == "MaxPooling2D 2×2" and row(at, 2)["Output shape"] == "12×12×32"
+    assert at.selectbox(key="shapes_selected").value == 0  # the selection follows the layer
+    at.selectbox(key="shapes_new_type").select("BatchNormalization")
+    at.button(key="shapes_insert").click().run()
+    assert row(at, 2)["Layer"] == "BatchNormalization"
+    assert row(at, 2)["Non-trainable"] == "2"
+
+
+def test_bad_json_is_refused_and_the_text_and_design_are_kept(at):
+    at.text_area(key="shapes_json_text").input(
+        '{"input_shape": [28, 28, 1], "layers": [{"type": "Conv2d"}]}'
+    )
+    at.button(key="shapes_json_load").click().run()
+    assert not at.exception
+    (message,) = [e.value for e in at.error]
+    assert "your design is unchanged" in message and 'Did you mean "Conv2D"?' in message
+    assert at.text_area(key="shapes_json_text").value.startswith('{"input_shape"')
+    assert total(at) == "110,474"
+
+
+def test_good_json_replaces_the_design(at):
+    at.text_area(key="shapes_json_text").input(PRESETS["tiny"].spec.to_json())
+    at.button(key="shapes_json_load").click().run()
+    assert total(at) == "5,258"
+
+
+def test_exports_are_offered(at):
+    downloads = {json.dumps(str(b.proto.label)) for b in at.get("download_button")}
+    assert '"Download JSON"' in downloads and '"Download Keras code"' in downloads
+    code = [c.value for c in at.code]
+    assert any('"type": "Conv2D"' in c for c in code)
+    assert any('layers.Conv2D(32, kernel_size=(3, 3), activation="relu")' in c for c in code)
+
+
+def test_quiz_hides_the_answers_and_checks_them(at):
+    at.toggle(key="shapes_quiz").set_value(True).run()
+    assert row(at, 1)["Output shape"] == "?" and row(at, 1)["Parameters"] == "?"
+    at.text_input(key="shapes_quiz_answer_shape").input("26 x 26 x 32")
+    at.text_input(key="shapes_quiz_answer_params").input("320")
+    at.button(key="shapes_quiz_check").click().run()
+    assert [s.value for s in at.success] == ["Both right: 26×26×32 and 320 parameters."]
+    at.text_input(key="shapes_quiz_answer_params").input("288")
+    at.button(key="shapes_quiz_check").click().run()
+    assert any("it is 320" in e.value for e in at.error)
+
+
+def test_the_tutorial_slip_example_loads(at):
+    at.button(key="shapes_example_299").click().run()
+    assert row(at, 1)["Parameters"] == "6,272"
+    assert row(at, 1)["Multiply-adds"] == "549,279,744"
+    assert any("643,687,200" in i.value for i in at.info)
+
+
+def test_page_does_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({PAGE!r}, default_timeout=60)\n"
+        "at.run()\n"
+        "assert not at.exception, at.exception\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
+    )
+    root = Path(PAGE).parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        check=False,
+        env={**__import__("os").environ, "PYTHONPATH": str(root)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
