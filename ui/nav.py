@@ -25,6 +25,13 @@ LESSONS: list[Lesson] = [
         "multiply-add with its formula, checked against Keras.",
     ),
     Lesson(
+        "pages/draw.py",
+        "Draw & classify",
+        ":material/draw:",
+        "Draw a digit, watch it become a 28×28 MNIST-style input, and follow it through a "
+        "trained CNN layer by layer, down to the probabilities.",
+    ),
+    Lesson(
         "pages/exercises.py",
         "Exercises",
         ":material/quiz:",
