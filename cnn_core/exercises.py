@@ -939,7 +939,7 @@ def parse_number(text: str) -> float:
     >>> parse_number("6,272"), parse_number("−7"), parse_number("4,5")
     (6272.0, -7.0, 4.5)
     """
-    cleaned = text.strip().translate(_MINUS).rstrip(".")
+    cleaned = text.strip().strip("()[] ").translate(_MINUS).rstrip(".")
     if _THOUSANDS.fullmatch(cleaned):
         cleaned = re.sub(r"[,' \u00a0\u202f\u2009_]", "", cleaned)
     elif re.fullmatch(r"[+-]?\d+,\d+", cleaned):

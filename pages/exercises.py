@@ -77,6 +77,7 @@ def forget_answers_if_the_sheet_changed(seed: int, set_name: str) -> None:
         for key in [k for k in st.session_state if str(k).startswith("exercises_answer_")]:
             del st.session_state[key]
         st.session_state["exercises_sheet_id"] = sheet_id
+        st.session_state["exercises_first_tries"] = {}
 
 
 def show_exercise(exercise: Exercise, result: Check) -> None:
@@ -132,12 +133,27 @@ def exercise_sheet() -> None:
         check(exercise, st.session_state.get(ANSWER_KEY.format(exercise.number)))
         for exercise in sheet.exercises
     ]
+    # The score counts first tries: the worked solution opens after any answer, so a corrected
+    # answer shows as correct but does not add to the score an instructor may ask for.
+    first_tries: dict[int, bool] = st.session_state.setdefault("exercises_first_tries", {})
+    for exercise, result in zip(sheet.exercises, results, strict=True):
+        if result.status != "unreadable":
+            first_tries.setdefault(exercise.number, result.correct)
     correct = sum(r.correct for r in results)
-    answered = sum(r.status != "unreadable" for r in results)
+    score = sum(first_tries.values())
     total = len(sheet.exercises)
     with score_box:
-        st.metric("Score", f"{correct} / {total}", help="Correct answers on this sheet.")
-    st.progress(correct / total, text=f"{answered} of {total} answered, {correct} correct")
+        st.metric(
+            "Score",
+            f"{score} / {total}",
+            help="Questions answered correctly at the first try. A corrected answer shows as "
+            "correct but does not add to the score.",
+        )
+    st.progress(
+        len(first_tries) / total,
+        text=f"{len(first_tries)} of {total} answered · {correct} correct now · {score} at the "
+        "first try",
+    )
     st.caption(SETS[set_name].description)
 
     for start in range(0, total, 2):
