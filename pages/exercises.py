@@ -56,10 +56,10 @@ def read_sheet_from_url() -> None:
         try:
             st.session_state[key] = parse(raw)
         except ExerciseError as err:
-            problems.append(str(err))
+            problems.append(str(err)[:1].upper() + str(err)[1:])
     if problems:
         st.session_state["exercises_url_problem"] = (
-            "This link's exercise sheet cannot be opened: "
+            "This link's exercise sheet cannot be opened. "
             + " ".join(problems)
             + " Showing the default sheet instead."
         )

@@ -73,9 +73,9 @@ def test_the_url_fixes_the_sheet_for_a_whole_class():
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"seed": "banana", "set": "params"}, "the seed must be a whole number"),
-        ({"seed": "7", "set": "everything"}, "there is no exercise set called 'everything'"),
-        ({"seed": "99999999999"}, "the seed must be a whole number"),
+        ({"seed": "banana", "set": "params"}, "The seed must be a whole number"),
+        ({"seed": "7", "set": "everything"}, "There is no exercise set called 'everything'"),
+        ({"seed": "99999999999"}, "The seed must be a whole number"),
     ],
 )
 def test_a_bad_seed_or_set_gives_a_message_and_the_defaults(query, message):
