@@ -225,7 +225,12 @@ def training_challenge() -> None:
             icon = ":material/emoji_events:" if result.passed else ":material/pending:"
             st.markdown(f"**{run.label}** — {verdict}")
             for criterion in result.criteria:
-                mark = "✅" if criterion.passed else "❌"
+                # Material icons, not emoji: they render the same on every system.
+                mark = (
+                    ":green[:material/check_circle:]"
+                    if criterion.passed
+                    else ":red[:material/cancel:]"
+                )
                 st.markdown(f"{mark} **{criterion.label}:** {criterion.detail}")
             if result.passed:
                 st.success("You met the challenge with this run.", icon=icon)

@@ -231,8 +231,10 @@ def test_challenge_judges_each_run_of_this_session():
     assert text.index("Run 3 · Tiny") < text.index("Run 2 · Tutorial CNN") < text.index("Run 1")
     assert "**Run 1 · Tiny** — Challenge met" in text
     assert "**Run 2 · Tutorial CNN** — Not yet" in text
-    assert "❌ **Size:** 110,474 parameters (needs fewer than 20,000)" in text
-    assert "❌ **Data:** trained on Fashion-MNIST (needs MNIST)" in text
+    failed = ":red[:material/cancel:]"
+    assert f"{failed} **Size:** 110,474 parameters (needs fewer than 20,000)" in text
+    assert f"{failed} **Data:** trained on Fashion-MNIST (needs MNIST)" in text
+    assert ":green[:material/check_circle:] **Speed:** 3 epochs (needs 3 at most)" in text
     assert [s.value for s in app.success] == ["You met the challenge with this run."]
 
     # The harder challenge: 99 % within 5 epochs; run 1 (98.7 %) no longer passes.
