@@ -18,6 +18,13 @@ HOME = Lesson("pages/home.py", "Home", ":material/home:", "What a CNN is, in one
 # The learning path: Convolution → Shapes → Train → Draw → Exercises.
 LESSONS: list[Lesson] = [
     Lesson(
+        "pages/convolution.py",
+        "Convolution, step by step",
+        ":material/grid_on:",
+        "Slide a filter over a grid of numbers one multiply-add at a time, compute a cell "
+        "yourself, then follow it through ReLU, pooling and flatten, and onto a real digit.",
+    ),
+    Lesson(
         "pages/shapes.py",
         "Shapes & parameters",
         ":material/account_tree:",
