@@ -132,23 +132,27 @@ _PRESET_LIST = [
     Preset(
         "default",
         "CNN Lab default",
-        "The Train page's default: two pairs of 3×3 convolutions with batch normalisation, "
-        "max pooling, dropout and a small dense head.",
+        "The Train page's default, tuned to pass 99 % on the MNIST test set within 3 epochs on "
+        "a laptop CPU: three 3×3 convolutions (32, 64, 128 filters), each followed by batch "
+        "normalisation and 2×2 max pooling, then dropout and the 10-way softmax: about 99,000 "
+        "parameters, nearly all of them in the filters.",
+        # What made the difference (measured: see benchmarks/time_to_accuracy.py and the README):
+        # batch normalisation after every convolution, which lets Adam take 3× larger steps
+        # (0.003, warmed up, then cosine-decayed to 0 over the run: training.TrainingConfig);
+        # "same" padding on the first two convolutions, so the third still sees 7×7 maps; and
+        # dropout straight into the softmax instead of a Dense 128 layer.
         _spec(
             [
                 _conv(32, padding="same"),
                 _bn(),
-                _conv(32),
-                _bn(),
                 _POOL,
                 _conv(64, padding="same"),
                 _bn(),
-                _conv(64),
+                _POOL,
+                _conv(128),
                 _bn(),
                 _POOL,
                 _FLATTEN,
-                {"type": "Dropout", "rate": 0.25},
-                {"type": "Dense", "units": 128, "activation": "relu"},
                 {"type": "Dropout", "rate": 0.25},
                 _SOFTMAX10,
             ]
