@@ -891,7 +891,7 @@ def parse_seed(value: Any) -> int:
     42
     """
     text = str(value).strip().replace(",", "").replace("_", "") if value is not None else ""
-    if isinstance(value, bool) or not re.fullmatch(r"\d{1,9}", text):
+    if isinstance(value, bool) or not re.fullmatch(r"[0-9]{1,9}", text):
         shown = str(value)[:40] if value is not None else "nothing"
         raise ExerciseError(
             f"the seed must be a whole number from 0 to {MAX_SEED:,}; got {shown!r}."

@@ -31,6 +31,7 @@ from ui.nav import LESSONS
 from ui.state import trained_runs
 
 ANSWER_KEY = "exercises_answer_{}"  # one widget per question number
+MAX_ANSWER_CHARS = 200  # the longest answer (a 3×3 pooled grid) is about 40 characters
 
 
 def lesson_link(path: str, label: str) -> None:
@@ -87,7 +88,7 @@ def show_exercise(exercise: Exercise, result: Check) -> None:
     if exercise.answer_format == "choice":
         st.radio("Your answer", exercise.choices, index=None, key=key, horizontal=True)
     else:
-        st.text_input("Your answer", key=key, placeholder=exercise.hint)
+        st.text_input("Your answer", key=key, placeholder=exercise.hint, max_chars=MAX_ANSWER_CHARS)
     answered = bool((st.session_state.get(key) or "").strip())
     if result.status == "correct":
         st.success(result.message, icon=":material/check_circle:")
@@ -236,6 +237,9 @@ def training_challenge() -> None:
                 st.success("You met the challenge with this run.", icon=icon)
 
 
+# A share link opened on this page still restores the design for the other pages.
+share.restore_from_link()
+share.show_link_message()
 st.title("Exercises")
 st.markdown(
     "Check yourself on everything the lessons showed: output shapes, parameter counts, a "

@@ -264,3 +264,17 @@ def test_page_does_not_import_tensorflow():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_share_link_opened_here_restores_the_design_or_explains():
+    from cnn_core.share import QUERY_KEY, encode
+
+    spec = get_preset("lenet5").spec
+    app = open_page(**{QUERY_KEY: encode(spec, {})})
+    assert not app.warning
+    assert Spec.from_dict(app.session_state["spec"]) == spec
+
+    app = open_page(**{QUERY_KEY: "1.this-is-not-a-link"})
+    assert len(app.warning) == 1
+    assert app.warning[0].value.startswith("This share link ")
+    assert questions(app)  # the sheet is still there
