@@ -230,7 +230,8 @@ def share_page():
     epochs = st.number_input("Epochs", 1, LIMITS.max_epochs, 2, key="demo_epochs")
     optimizer = st.selectbox("Optimizer", ["adam", "sgd"], key="demo_optimizer")
     st.write(f"layers: {len(get_spec().layers)}")
-    share.update_link({"demo_epochs": int(epochs), "demo_optimizer": optimizer})
+    token = share.update_link({"demo_epochs": int(epochs), "demo_optimizer": optimizer})
+    share.show_share_link(token)
 
 
 def run_share_page(token: str | None) -> AppTest:
@@ -256,6 +257,8 @@ def test_opening_a_link_restores_the_design_and_the_settings():
     shared = decode(app.query_params[QUERY_KEY])
     assert shared.settings == {"demo_epochs": 5, "demo_optimizer": "sgd"}
     assert shared.spec == spec
+    # The copyable link is the same token.
+    assert app.code[0].value.endswith(f"?{QUERY_KEY}={app.query_params[QUERY_KEY]}")
 
 
 @pytest.mark.parametrize(

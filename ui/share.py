@@ -121,6 +121,19 @@ def page_url(**query: str) -> str:
     return f"{base}?{urlencode(query)}"
 
 
+def share_url(token: str) -> str:
+    """The full address of this page with share token ``token``: what to send to someone."""
+    return page_url(**{QUERY_KEY: token})
+
+
+def show_share_link(token: str | None) -> None:
+    """The share link in a copyable box, or why there is none."""
+    if token is None:
+        st.caption("This design is too large to share as a link; export it as JSON instead.")
+        return
+    st.code(share_url(token), language=None, wrap_lines=True)
+
+
 # --------------------------------------------------------------------------------------------
 # Validators for apply_link_settings
 # --------------------------------------------------------------------------------------------
