@@ -11,7 +11,8 @@ class works on the same questions::
     True
 
 Every answer and every worked solution comes from the same arithmetic the pages use
-(:mod:`cnn_core.shapes` for shapes and parameter counts); nothing is derived twice. The tests build
+(:mod:`cnn_core.shapes` for shapes and parameter counts, :mod:`cnn_core.conv_math` for the sums by
+hand); nothing is derived twice. The tests build
 each generated layer with Keras and check the expected answer against Keras' own (Keras is the
 oracle).
 
