@@ -344,6 +344,64 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# classify
+# --------------------------------------------------------------------------------------------
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    """Classify image files with the Draw page's preprocessing and model (the bundled one, or
+    --model). An image with no digit on it is reported as empty, never guessed."""
+    import os
+
+    from cnn_core.canvas import ImageError, load_image
+
+    images = []
+    for path in args.images:  # read them all first: a bad file fails before TensorFlow loads
+        try:
+            images.append(load_image(path))
+        except ImageError as err:
+            raise CliError(str(err)) from None
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from cnn_core.classify import ModelError, load_bundled, load_classifier
+
+    try:
+        classifier = load_classifier(args.model) if args.model else load_bundled()
+    except ModelError as err:
+        raise CliError(str(err)) from None
+
+    results = []
+    for path, image in zip(args.images, images, strict=True):
+        result = classifier.classify(image)
+        entry: dict = {
+            "file": path,
+            "prediction": result.prediction,
+            "probabilities": None
+            if result.probabilities is None
+            else [round(float(p), 6) for p in result.probabilities],
+        }
+        if result.probabilities is None:
+            entry["message"] = result.preprocessed.message
+        results.append(entry)
+        if args.json:
+            continue
+        if result.probabilities is None:
+            print(f"{path}: no digit. {result.preprocessed.message}")
+            continue
+        line = f"{path}: {result.label} ({result.confidence:.1%})"
+        if result.unsure and result.runner_up is not None:
+            runner = result.runner_up
+            line += (
+                f", unsure: {result.class_names[runner]} is next at "
+                f"{result.probabilities[runner]:.1%}"
+            )
+        print(line)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 
 
 class _Parser(argparse.ArgumentParser):
@@ -401,6 +459,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history", help="also write the per-batch history to this CSV file")
     p.add_argument("--out", required=True, help="where to save the model, e.g. model.keras")
     p.set_defaults(func=cmd_train)
+
+    p = commands.add_parser(
+        "classify", help="classify images of handwritten digits, as the Draw page does"
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, GIF, BMP or WebP files")
+    p.add_argument("--model", help="a .keras model file (default: the bundled digits model)")
+    p.add_argument("--json", action="store_true", help="print JSON: file, prediction, probabilities")
+    p.set_defaults(func=cmd_classify)
 
     return parser
 

@@ -24,8 +24,10 @@ from ui.draw_charts import (
     probability_chart,
     vector_chart,
 )
+from ui.nav import LESSONS
 from ui.state import trained_runs
 
+TRAIN_PAGE = "pages/train.py"
 CANVAS_SIZE = 280  # ten times MNIST's 28: room to draw with a mouse
 DEFAULT_PEN = 22  # a digit drawn ~200 px tall with this pen comes out with MNIST's stroke width
 SOURCE_BUNDLED = "Pretrained (bundled)"
@@ -33,6 +35,7 @@ SOURCE_SESSION = "Trained in this session"
 SOURCE_UPLOAD = "Upload a .keras file"
 UPLOAD_KEY = "draw_uploaded_model"  # {"digest", "name", "classifier" | None, "error" | None}
 SESSION_MODELS_KEY = "draw_session_models"  # id(model) → Classifier, made once per run
+EMPTY_MESSAGE = "The canvas is empty: draw a digit on the black square."
 # Layers whose output looks like their input's: named in a line rather than drawn again.
 PASSED_LAYERS = ("Dropout", "BatchNormalization", "Activation", "Flatten")
 
@@ -89,9 +92,10 @@ def _session_classifier() -> Classifier | None:
             "You have not trained a model in this session yet; meanwhile the pretrained one "
             "is used."
         )
-        st.page_link(
-            "pages/train.py", label="Train one on the Train page", icon=":material/model_training:"
-        )
+        if any(lesson.path == TRAIN_PAGE for lesson in LESSONS):
+            st.page_link(
+                TRAIN_PAGE, label="Train one on the Train page", icon=":material/model_training:"
+            )
         return None
     labels = [run.label for run in runs]
     label = st.selectbox("Run", labels, key="draw_session_run")
@@ -166,10 +170,10 @@ def show_steps(result: Classification) -> None:
             st.caption(step.note)
 
 
-def show_empty(result: Classification) -> None:
+def show_empty(result: Classification, from_canvas: bool = False) -> None:
     """No digit, no prediction: an empty canvas is normal, a speck deserves a word."""
     if result.preprocessed.status == "empty":
-        st.info(result.preprocessed.message)
+        st.info(EMPTY_MESSAGE if from_canvas else result.preprocessed.message)
     else:
         st.warning(result.preprocessed.message)
 
@@ -346,7 +350,7 @@ with draw_tab:
         drawn = classifier.classify(drawing, with_layers=True)
         with result_column:
             if drawn.probabilities is None:
-                show_empty(drawn)
+                show_empty(drawn, from_canvas=True)
             else:
                 left, right = st.columns([1, 2])
                 with left:
