@@ -449,16 +449,16 @@ class Split:
     y_val: np.ndarray
 
 
-def training_split(
-    dataset: Dataset, train_samples: int | None, validation_split: float, seed: int
-) -> Split:
-    """A random subset of ``train_samples`` training images (all when None), of which
-    ``validation_split`` is held out for validation. The same seed gives the same split.
+def split_indices(
+    available: int, train_samples: int | None, validation_split: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which training images a run trains on and which it validates on: a random subset of
+    ``train_samples`` of the ``available`` images (all when None), of which ``validation_split``
+    is held out. The same seed gives the same split. Returns sorted (train, validation) indices.
 
     Raises:
-        DataError: a split that leaves nothing to train or validate on.
+        DataError: a split that leaves nothing to train on.
     """
-    available = len(dataset.y_train)
     if not 0 <= validation_split < 1:
         raise DataError(
             f"the validation split is {validation_split}; it must be at least 0 and below 1."
@@ -467,9 +467,7 @@ def training_split(
     if n < 1:
         raise DataError(f"the training subset must hold at least 1 image, not {n}.")
     if n > available:
-        raise DataError(
-            f"{dataset.name} has {available:,} training images; a subset of {n:,} is too many."
-        )
+        raise DataError(f"there are {available:,} training images; a subset of {n:,} is too many.")
     order = np.random.default_rng(seed).permutation(available)[:n]
     n_val = round(n * validation_split)
     if validation_split > 0 and n_val == 0:
@@ -479,7 +477,14 @@ def training_split(
             f"a validation split of {validation_split:.0%} of {n} images leaves nothing to "
             "train on."
         )
-    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def training_split(
+    dataset: Dataset, train_samples: int | None, validation_split: float, seed: int
+) -> Split:
+    """The images of :func:`split_indices`, copied out of ``dataset``."""
+    train, val = split_indices(len(dataset.y_train), train_samples, validation_split, seed)
     return Split(
         dataset.x_train[train], dataset.y_train[train], dataset.x_train[val], dataset.y_train[val]
     )

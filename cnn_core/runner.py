@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from cnn_core.config import LIMITS
 from cnn_core.data import DataError, Dataset
+from cnn_core.shapes import ledger
 from cnn_core.spec import Spec
 from cnn_core.training import (
     BatchProgress,
@@ -159,8 +160,12 @@ class BackgroundTraining:
         self.config = config
         self.number = number
         self.title = title
+        self.params = ledger(spec).total_params  # counted once, for tables and labels
         self.dataset_name = dataset.name
         self.class_names = dataset.class_names
+        # uint8 (n, h, w, c), for pictures of the results: a reference to the (read-only) data
+        # set's array, not a copy; it outlives the data set, which may be a visitor's zip.
+        self.test_images = dataset.x_test
         self.slots = slots
         self.result: TrainingResult | None = None
         self._stop = threading.Event()
@@ -178,6 +183,10 @@ class BackgroundTraining:
     # ----- control -----
 
     def start(self) -> BackgroundTraining:
+        # Import TensorFlow here, before the thread exists: modules half-imported by one thread
+        # while another looks them up (plotly checks sys.modules for pandas) break the other.
+        import keras  # noqa: F401
+
         self.slots.join(self.id)
         self._thread.start()
         return self

@@ -45,7 +45,7 @@ import numpy as np
 from cnn_core.augment import Augmentation, augmentation_layers
 from cnn_core.config import LIMITS, Limits
 from cnn_core.data import Dataset, Split, make_tf_dataset, to_model_input, training_split
-from cnn_core.spec import Conv2D, Dense, Problem, Spec, SpecError, errors, validate
+from cnn_core.spec import Problem, Spec, SpecError, errors, validate
 
 if TYPE_CHECKING:
     import keras
@@ -382,7 +382,7 @@ def adapt_spec(spec: Spec, dataset: Dataset) -> tuple[Spec, list[str]]:
         changes.append(f"input shape set to {h}×{w}×{c} for {dataset.name}")
         spec = spec.with_input_shape(dataset.input_shape)
     last = spec.layers[-1] if spec.layers else None
-    if isinstance(last, Dense) and last.units != dataset.num_classes:
+    if last is not None and last.type == "Dense" and last.units != dataset.num_classes:  # type: ignore[attr-defined]
         changes.append(f"last Dense layer set to {dataset.num_classes} units, one per class")
         spec = spec.replace_layer(len(spec.layers) - 1, replace(last, units=dataset.num_classes))
     return spec, changes
@@ -650,7 +650,7 @@ def feature_maps(model: keras.Model, image: np.ndarray) -> list[tuple[str, np.nd
     layers = conv_layers(model)
     if not layers:
         return []
-    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    probe = keras.Model(model.input, [layer.output for layer in layers])
     outputs = probe(to_model_input(image[np.newaxis]), training=False)
     if not isinstance(outputs, list | tuple):
         outputs = [outputs]
@@ -667,18 +667,20 @@ def model_bytes(model: keras.Model) -> bytes:
 
 def describe_layers(spec: Spec) -> str:
     """A one-line architecture summary for tables, e.g. "Conv32-Pool-Conv64-Pool-Dense10"."""
+    short = {
+        "MaxPooling2D": "Pool",
+        "AveragePooling2D": "AvgPool",
+        "BatchNormalization": "BN",
+        "Dropout": "Drop",
+        "GlobalAveragePooling2D": "GAP",
+    }
     parts = []
     for layer in spec.layers:
-        if isinstance(layer, Conv2D):
-            parts.append(f"Conv{layer.filters}")
-        elif isinstance(layer, Dense):
-            parts.append(f"Dense{layer.units}")
-        elif layer.type in ("MaxPooling2D", "AveragePooling2D"):
-            parts.append("Pool")
-        elif layer.type == "BatchNormalization":
-            parts.append("BN")
-        elif layer.type == "Dropout":
-            parts.append("Drop")
-        elif layer.type == "GlobalAveragePooling2D":
-            parts.append("GAP")
+        # by type name, not isinstance: a spec kept across a code reload still reads right
+        if layer.type == "Conv2D":
+            parts.append(f"Conv{layer.filters}")  # type: ignore[attr-defined]
+        elif layer.type == "Dense":
+            parts.append(f"Dense{layer.units}")  # type: ignore[attr-defined]
+        elif layer.type in short:
+            parts.append(short[layer.type])
     return "-".join(parts)

@@ -32,6 +32,13 @@ LESSONS: list[Lesson] = [
         "multiply-add with its formula, checked against Keras.",
     ),
     Lesson(
+        "pages/train.py",
+        "Train",
+        ":material/model_training:",
+        "Train a CNN on real handwritten digits on your own CPU, watch the loss fall live, then "
+        "study its mistakes, its learned filters and its feature maps.",
+    ),
+    Lesson(
         "pages/draw.py",
         "Draw & classify",
         ":material/draw:",
