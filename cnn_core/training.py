@@ -650,7 +650,7 @@ def feature_maps(model: keras.Model, image: np.ndarray) -> list[tuple[str, np.nd
     layers = conv_layers(model)
     if not layers:
         return []
-    probe = keras.Model(model.input, [layer.output for layer in layers])
+    probe = keras.Model(model.inputs[0], [layer.output for layer in layers])
     outputs = probe(to_model_input(image[np.newaxis]), training=False)
     if not isinstance(outputs, list | tuple):
         outputs = [outputs]

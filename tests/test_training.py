@@ -140,7 +140,7 @@ def test_filters_and_feature_maps_match_the_keras_layers(trained, small):
     rows = [row for row in ledger(TINY).rows if row.type == "Conv2D"]
     assert [name for name, _ in maps] == ["conv2d_1", "conv2d_3"]
     assert [m.shape for _, m in maps] == [row.output_shape for row in rows]
-    first = keras.Model(model.input, model.get_layer("conv2d_1").output)
+    first = keras.Model(model.inputs[0], model.get_layer("conv2d_1").output)
     expected = np.asarray(first(to_model_input(small.x_test[:1])))[0]
     assert np.allclose(maps[0][1], expected, atol=1e-6)
 
