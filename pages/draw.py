@@ -8,6 +8,7 @@ session-trained model lives in this visitor's st.session_state.
 from __future__ import annotations
 
 import hashlib
+import html
 
 import streamlit as st
 
@@ -183,7 +184,7 @@ def show_prediction(result: Classification) -> None:
     confidence = result.confidence or 0.0
     st.markdown(
         f'<div class="draw-prediction" style="font-size:5.5rem;font-weight:700;line-height:1;'
-        f'text-align:center" title="predicted class">{label}</div>'
+        f'text-align:center" title="predicted class">{html.escape(label)}</div>'
         f'<div style="text-align:center;color:#555">{confidence:.1%} sure</div>',
         unsafe_allow_html=True,
     )
@@ -192,12 +193,12 @@ def show_prediction(result: Classification) -> None:
         second = result.probabilities[runner] if runner is not None else 0.0
         st.warning(
             f"The model is unsure (below {UNSURE_BELOW:.0%}): {label} at {confidence:.0%}, "
-            f"then {result.class_names[runner]} at {second:.0%}. Try drawing it larger, "
-            "rounder or more like a printed digit."
+            f"then {result.class_names[runner]} at {second:.0%}. Is it one digit, written "
+            "plainly? A shape between two digits splits the vote."
         )
 
 
-def show_path(result: Classification, classifier: Classifier) -> None:
+def show_path(result: Classification, classifier: Classifier, key: str = "draw_path") -> None:
     """The drawing's path through the network: what every layer made of this very input."""
     st.subheader("The path through the network")
     if not result.layers:
@@ -218,7 +219,7 @@ def show_path(result: Classification, classifier: Classifier) -> None:
             image = (
                 classifier.plan.adapt(result.preprocessed.digit)[0] / classifier.plan.pixel_scale
             )
-            st.plotly_chart(input_heatmap(image), config=PLOT_CONFIG, key="draw_path_input")
+            st.plotly_chart(input_heatmap(image), config=PLOT_CONFIG, key=f"{key}_input")
     last = len(result.layers) - 1
     passed: list[str] = []  # layers with nothing worth drawing, mentioned with the next one
     for index, output in enumerate(result.layers):
@@ -239,7 +240,7 @@ def show_path(result: Classification, classifier: Classifier) -> None:
                 else:
                     names = result.class_names if index == last else None
                     fig = vector_chart(output, names)
-                st.plotly_chart(fig, config=PLOT_CONFIG, key=f"draw_path_{index}")
+                st.plotly_chart(fig, config=PLOT_CONFIG, key=f"{key}_{index}")
     for note in passed:
         st.caption(note)
 
@@ -293,7 +294,7 @@ def show_result(result: Classification, classifier: Classifier, with_path: bool 
         )
     show_steps(result)
     if with_path:
-        show_path(result, classifier)
+        show_path(result, classifier, key="draw_file_path")  # keys apart from the drawing's
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,5 +382,8 @@ with file_tab:
         except ImageError as err:
             st.error(f"{upload.name}: {err}")
         else:
-            from_file = classifier.classify(image, with_layers=False)
-            show_result(from_file, classifier, with_path=False)
+            with_path = st.toggle(
+                "Show its path through the network", key="draw_file_show_path", value=False
+            )
+            from_file = classifier.classify(image, with_layers=with_path)
+            show_result(from_file, classifier, with_path=with_path)

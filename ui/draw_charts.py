@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 
 from cnn_core.classify import LayerOutput
 
@@ -21,14 +22,22 @@ PLOT_WIDTH = 600  # the path's plots share about this many pixels of width, colo
 
 
 def enlarge(image: np.ndarray, size: int = 112) -> np.ndarray:
-    """A small [0, 1] image as uint8, blown up with square pixels so a 20×20 step stays crisp.
+    """A [0, 1] image as a square uint8 picture, small ones blown up with square pixels so that
+    a 20×20 step stays crisp.
 
     ``st.image`` would let the browser smooth a tiny image into a blur; repeating pixels keeps
     each one visible, which is the point of showing a 28×28 input.
     """
     height, width = image.shape
-    factor = max(1, size // max(height, width))
-    big = np.kron(np.clip(image, 0, 1), np.ones((factor, factor), np.float32))
+    side = max(height, width)  # padded to a square with black, so every step looks alike
+    square = np.zeros((side, side), np.float32)
+    top, left = (side - height) // 2, (side - width) // 2
+    square[top : top + height, left : left + width] = np.clip(image, 0, 1)
+    if side > 2 * size:  # a photo: no need to send the browser more pixels than it shows
+        shrunk = Image.fromarray(square).resize((2 * size, 2 * size), Image.Resampling.BOX)
+        return (np.clip(np.asarray(shrunk), 0, 1) * 255).astype(np.uint8)
+    factor = max(1, size // side)
+    big = np.kron(square, np.ones((factor, factor), np.float32))
     return (big * 255).astype(np.uint8)
 
 
