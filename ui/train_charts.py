@@ -165,13 +165,13 @@ def normalise(arrays: np.ndarray, per_item: bool = True) -> np.ndarray:
     return np.rint((arrays - low) / span * 255).astype(np.uint8)
 
 
-def filters_mosaic(filters: np.ndarray, scale: int = 12) -> np.ndarray:
+def filters_mosaic(filters: np.ndarray, scale: int = 20) -> np.ndarray:
     """First-layer kernels (filters, h, w, in_channels) as one image: grayscale per filter for one
     input channel, colour for three; white = large positive weight, black = negative."""
     if filters.shape[-1] not in (1, 3):
         filters = filters.mean(axis=-1, keepdims=True)  # other depths: their mean, as one grey map
-    columns = min(len(filters), 16)
-    return mosaic(normalise(filters), columns=columns, scale=scale)
+    columns = min(len(filters), 8)
+    return mosaic(normalise(filters), columns=columns, gap=8, scale=scale)
 
 
 def feature_maps_mosaic(maps: np.ndarray, max_maps: int = 32) -> tuple[np.ndarray, int]:
@@ -180,7 +180,7 @@ def feature_maps_mosaic(maps: np.ndarray, max_maps: int = 32) -> tuple[np.ndarra
     shown = min(maps.shape[-1], max_maps)
     stack = np.transpose(maps[..., :shown], (2, 0, 1))[..., np.newaxis]  # (shown, h, w, 1)
     side = maps.shape[0]
-    scale = max(1, round(56 / max(side, 1)))  # small maps enlarged to ~56 px so they stay readable
+    scale = max(1, round(72 / max(side, 1)))  # small maps enlarged to ~72 px so they stay readable
     return mosaic(normalise(stack), columns=min(shown, 16), scale=scale), shown
 
 

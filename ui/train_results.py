@@ -20,7 +20,7 @@ from ui.train_charts import (
     history_figure,
 )
 
-MAX_MISTAKES_SHOWN = 40
+MAX_MISTAKES_SHOWN = 24  # four rows of six: enough to see a pattern
 
 
 def show_failure(run: BackgroundTraining) -> None:
@@ -162,7 +162,8 @@ def _filters(run: BackgroundTraining) -> None:
         "like **edge and stroke detectors**: a bright side next to a dark side responds to a "
         "change of brightness in that direction."
     )
-    st.image(filters_mosaic(filters), width=min(16, count) * 40)
+    grid = filters_mosaic(filters)
+    st.image(grid, width=min(grid.shape[1], 900))
 
 
 def _feature_maps(run: BackgroundTraining) -> None:

@@ -1,0 +1,102 @@
+"""What CNN Lab's training path costs over a plain ``model.fit``: the live-progress callback,
+the ``tf.data`` pipeline, the per-batch bookkeeping the page reads.
+
+    python benchmarks/train_overhead.py [--preset default] [--samples 12000] [--rounds 3]
+
+Each round trains a fresh model (same spec, same seed, same images) one epoch twice, in
+alternating order so that a machine growing busier slows both alike:
+
+- plain: ``model.fit(x / 255, y, batch_size, shuffle=True, verbose=0)`` on NumPy arrays, no
+  callback: what a Keras tutorial does;
+- ours: :func:`cnn_core.training.fit`, the Train page's and the CLI's path: the ``tf.data``
+  pipeline and the live-progress callback, whose events go (under a lock) into a History as
+  the background runner does.
+
+It reports the median time of each and their ratio. Target: ours / plain ≤ 1.05.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cnn_core.data import Dataset, load_mnist, to_model_input
+from cnn_core.presets import get_preset
+from cnn_core.training import History, TrainingConfig, fit, prepare
+
+TARGET = 1.05
+
+
+def load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def plain(dataset: Dataset, spec, config: TrainingConfig) -> float:
+    prepared = prepare(spec, dataset, config)  # same spec, seed and split; compiled the same
+    x = to_model_input(prepared.split.x_train)
+    y = prepared.split.y_train
+    start = time.perf_counter()
+    prepared.model.fit(x, y, batch_size=config.batch_size, epochs=1, shuffle=True, verbose=0)
+    return time.perf_counter() - start
+
+
+def ours(dataset: Dataset, spec, config: TrainingConfig) -> tuple[float, int]:
+    prepared = prepare(spec, dataset, config)
+    history, lock = History(), threading.Lock()
+
+    def on_progress(event) -> None:  # what cnn_core.runner.BackgroundTraining does
+        with lock:
+            history.add(event)
+
+    start = time.perf_counter()
+    fit(prepared, on_progress)
+    return time.perf_counter() - start, len(history.steps)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--samples", type=int, default=12_000, help="training images per epoch")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    spec = get_preset(args.preset).spec
+    # validation_split=0: both paths train on exactly the same images and nothing else
+    config = TrainingConfig(epochs=1, train_samples=args.samples, validation_split=0.0, seed=1)
+    dataset = load_mnist()
+    print(f"machine load before: {load_average()}")
+    print(f"{args.preset} preset, {args.samples:,} images, batch {config.batch_size}, 1 epoch")
+    plain_times, our_times = [], []
+    for round_number in range(args.rounds):
+        order = ("plain", "ours") if round_number % 2 == 0 else ("ours", "plain")
+        for path in order:
+            if path == "plain":
+                plain_times.append(plain(dataset, spec, config))
+            else:
+                seconds, batches = ours(dataset, spec, config)
+                our_times.append(seconds)
+        print(
+            f"round {round_number + 1}: plain {plain_times[-1]:.2f} s, ours {our_times[-1]:.2f} s "
+            f"({batches} progress events)"
+        )
+    plain_median, our_median = statistics.median(plain_times), statistics.median(our_times)
+    ratio = our_median / plain_median
+    print(f"median: plain {plain_median:.2f} s, ours {our_median:.2f} s")
+    print(
+        f"ratio ours / plain: {ratio:.3f} (target ≤ {TARGET}) → {'OK' if ratio <= TARGET else 'OVER'}"
+    )
+    print(f"machine load after: {load_average()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The Train page in a real Chromium: press Train, watch the live chart grow, get the results."""
+
+from __future__ import annotations
+
+from tests.e2e.helpers import open_page, wait_for_run
+
+# The number of points on the live chart's per-batch loss curve, read from plotly's own data.
+BATCH_POINTS = """() => {
+    const plot = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+    return plot && plot.data && plot.data.length ? plot.data[0].x.length : 0;
+}"""
+
+
+def choose(page, label: str, option: str) -> None:
+    page.locator('[data-testid="stSelectbox"]').filter(has_text=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_for_run(page)
+
+
+def set_number(page, label: str, value: int) -> None:
+    box = page.get_by_role("spinbutton", name=label)
+    box.fill(str(value))
+    box.press("Enter")
+    wait_for_run(page)
+
+
+def test_train_shows_a_growing_live_chart_then_results(page, app_url):
+    open_page(page, app_url, "train")
+    page.get_by_role("heading", name="Train a CNN").wait_for()
+    choose(page, "Architecture", "Tiny (fast)")
+    set_number(page, "Training images (of 60,000)", 3000)
+    set_number(page, "Epochs", 2)
+
+    page.locator(".st-key-train_start button").click()
+    page.locator(".st-key-train_stop button").first.wait_for(timeout=60_000)
+    # The chart is redrawn while training: it first shows some batches, later more.
+    page.wait_for_function(f"({BATCH_POINTS})() > 0", timeout=90_000)
+    first = page.evaluate(BATCH_POINTS)
+    page.wait_for_function(f"({BATCH_POINTS})() > {first}", timeout=60_000)
+    assert page.evaluate(BATCH_POINTS) > first
+
+    page.get_by_role("heading", name="5 · Results").wait_for(timeout=120_000)
+    wait_for_run(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    accuracy = page.locator('[data-testid="stMetric"]').filter(has_text="Test accuracy")
+    assert accuracy.inner_text().strip().endswith("%")
+    # the Stop button went with the live panel; the run is listed for the other pages
+    assert page.locator(".st-key-train_stop").count() == 0
+    page.get_by_role("tab", name="Feature maps").click()
+    page.get_by_text("conv2d_1", exact=False).first.wait_for()
+    assert page.locator('[data-testid="stException"]').count() == 0
