@@ -101,7 +101,15 @@ def _session_classifier() -> Classifier | None:
     labels = [run.label for run in runs]
     label = st.selectbox("Run", labels, key="draw_session_run")
     run = runs[labels.index(label)]
-    made = st.session_state.setdefault(SESSION_MODELS_KEY, {})
+    # Keep classifiers only for runs the Train page still keeps: a forgotten run's model must
+    # not stay in memory because this page once used it.
+    kept = {id(r.model) for r in runs}
+    made = {
+        key: value
+        for key, value in st.session_state.get(SESSION_MODELS_KEY, {}).items()
+        if key in kept
+    }
+    st.session_state[SESSION_MODELS_KEY] = made
     key = id(run.model)
     if key not in made:
         try:
