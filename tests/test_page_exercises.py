@@ -278,3 +278,14 @@ def test_a_share_link_opened_here_restores_the_design_or_explains():
     assert len(app.warning) == 1
     assert app.warning[0].value.startswith("This share link ")
     assert questions(app)  # the sheet is still there
+
+
+def test_on_the_hosted_profile_the_challenge_says_the_data_is_limited(monkeypatch):
+    from cnn_core import config
+
+    monkeypatch.setattr(config, "LIMITS", config.PROFILES["hosted"])
+    app = open_page()
+    warnings = [w.value for w in app.warning]
+    assert any("at most 20,000 images" in w for w in warnings)
+    monkeypatch.setattr(config, "LIMITS", config.PROFILES["local"])
+    assert not open_page().warning
