@@ -121,3 +121,23 @@ def test_hyperparameter_widgets_start_at_the_shared_defaults():
     assert at.number_input(key="train_learning_rate").value == DEFAULTS.learning_rate
     assert at.selectbox(key="train_optimizer").value == DEFAULTS.optimizer
     assert at.number_input(key="train_seed").value == DEFAULTS.seed
+
+
+def test_streamlit_no_longer_resets_keras_between_runs(monkeypatch):
+    """Streamlit calls keras.backend.clear_session() and a full GC after every script run; the
+    page turns both off so that training threads are not starved (ui/train_runtime.py)."""
+    import keras
+    from streamlit import config
+    from streamlit.runtime.scriptrunner import script_runner
+
+    from ui.train_runtime import keep_keras_state
+
+    cleared = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: cleared.append(1))
+    assert keep_keras_state() is True
+    script_runner._clean_problem_modules()
+    assert cleared == []
+    assert config.get_option("runner.postScriptGC") is False
+    open_page()  # the page installs it too, and still runs
+    script_runner._clean_problem_modules()
+    assert cleared == []
