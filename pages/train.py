@@ -139,6 +139,8 @@ if dataset is not None:
         st.caption(note)
     available = len(dataset.y_train)
     limit = min(available, LIMITS.max_train_samples)
+    if st.session_state.get("train_samples", 0) > limit:  # a smaller data set was chosen
+        st.session_state["train_samples"] = limit
     with size_col:
         c1, c2 = st.columns(2)
         train_samples = c1.number_input(

@@ -141,3 +141,35 @@ def test_streamlit_no_longer_resets_keras_between_runs(monkeypatch):
     open_page()  # the page installs it too, and still runs
     script_runner._clean_problem_modules()
     assert cleared == []
+
+
+def test_zip_option_explains_the_expected_layout():
+    at = open_page()
+    at.selectbox(key="train_dataset").set_value("zip").run()
+    assert not at.exception
+    assert "one sub-folder per class" in texts(at.info)
+    assert at.button(key="train_start").disabled  # nothing to train on until a zip arrives
+
+
+def test_a_smaller_data_set_clamps_the_subset_size(monkeypatch):
+    import keras
+    import streamlit as st
+
+    import cnn_core.data
+
+    def small_fashion():
+        rng = np.random.default_rng(0)
+        x = rng.integers(0, 256, (300, 28, 28), dtype=np.uint8)
+        return (x, np.arange(300) % 10), (x[:50], np.arange(50) % 10)
+
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", small_fashion)
+    try:
+        at = open_page()
+        assert at.number_input(key="train_samples").value == 60_000
+        at.selectbox(key="train_dataset").set_value("fashion_mnist").run()
+        assert not at.exception
+        assert at.number_input(key="train_samples").value == 300
+        assert "270 images to train on, 30 to validate, 50 test images" in texts(at.caption)
+    finally:  # the fake data set must not stay cached for other tests
+        cnn_core.data._load_downloaded.cache_clear()
+        st.cache_resource.clear()

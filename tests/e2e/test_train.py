@@ -44,3 +44,15 @@ def test_train_shows_a_growing_live_chart_then_results(page, app_url):
     page.get_by_role("tab", name="Feature maps").click()
     page.get_by_text("conv2d_1", exact=False).first.wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
+    shown = accuracy.inner_text()
+
+    # Leave for another page and come back (same session): the model and its curves are kept.
+    sidebar = page.locator('[data-testid="stSidebarNav"]')
+    sidebar.get_by_role("link", name="Home").click()
+    page.get_by_role("heading", name="CNN Lab").first.wait_for()
+    sidebar.get_by_role("link", name="Train").click()
+    page.get_by_role("heading", name="5 · Results").wait_for()
+    wait_for_run(page)
+    again = page.locator('[data-testid="stMetric"]').filter(has_text="Test accuracy")
+    assert again.inner_text() == shown
+    assert page.locator('[data-testid="stException"]').count() == 0
