@@ -78,20 +78,20 @@ def main() -> int:
     )
     prepared = prepare(spec, mnist, config)
     scoring = 0.0
-    scoring_cpu = [0.0]
+    scoring_cpu = 0.0
     rows: list[dict] = []
     start, start_cpu = time.perf_counter(), cpu_seconds()
 
     def on_progress(event) -> None:
-        nonlocal scoring
+        nonlocal scoring, scoring_cpu
         if isinstance(event, EpochProgress):
             began = time.perf_counter()
             seconds = began - start - scoring  # training so far, earlier scoring left out
-            cpu = cpu_seconds() - start_cpu - scoring_cpu[0]
+            cpu = cpu_seconds() - start_cpu - scoring_cpu
             began_cpu = cpu_seconds()
             _, accuracy, _ = evaluate(prepared.model, mnist.x_test, mnist.y_test)
             scoring += time.perf_counter() - began
-            scoring_cpu[0] += cpu_seconds() - began_cpu
+            scoring_cpu += cpu_seconds() - began_cpu
             rows.append({"epoch": event.epoch, "seconds": round(seconds, 1),
                          "cpu_seconds": round(cpu, 1), "test_accuracy": accuracy})  # fmt: skip
             print(
