@@ -670,7 +670,7 @@ def real_image(kernel: np.ndarray | None) -> None:
     st.header("7. The same filters on a real image", divider="gray")
     st.markdown(
         "Each filter makes its own feature map. Edge filters light up where the brightness "
-        "changes (red and blue: opposite directions); blur smooths; sharpen exaggerates. Then "
+        "changes (red and blue: opposite directions of change); blur smooths; sharpen exaggerates. Then "
         "ReLU keeps the positive answers and 2×2 max pooling halves the size."
     )
     source_col, pick_col, filters_col = st.columns([1.1, 1.6, 3.6])
@@ -732,31 +732,38 @@ def real_image(kernel: np.ndarray | None) -> None:
     if not chosen:
         st.info("Choose at least one filter.")
         return
-    maps, titles = [], []
+    maps, titles, scales = [], [], []
     for name in chosen:
         weights = kernel if name == YOUR_FILTER else cm.KERNELS[name].weights
         maps.append(cm.conv2d(picture, weights, padding="same").output[:, :, 0])
+        # Weights that sum to 0 answer "how much does the brightness change here?": red and
+        # blue around 0. Others (blur, sharpen) keep the brightness: grey, like the image.
+        scales.append("diverging" if abs(weights.sum()) < 1e-9 else "gray")
         titles.append(
             "Your filter" if name == YOUR_FILTER else cm.KERNELS[name].title.split(" (")[0]
         )
     relus = [cm.relu(m).output for m in maps]
     pooled = [cm.pool2d(r, 2).output[:, :, 0] for r in relus]
+    gray = ["gray"] * len(maps)
     stages = [
-        (f"Feature maps, {shape_text(maps[0].shape)}", maps, "diverging"),
-        ("After ReLU", relus, "gray"),
-        (f"After 2×2 max pooling, {shape_text(pooled[0].shape)}", pooled, "gray"),
+        (f"Feature maps, {shape_text(maps[0].shape)}", maps, scales),
+        ("After ReLU", relus, gray),
+        (f"After 2×2 max pooling, {shape_text(pooled[0].shape)}", pooled, gray),
     ]
     input_col, stages_col = st.columns([1, 4.5], gap="medium")
     input_col.image(map_picture(picture), caption=f"Input, {shape_text(picture.shape)}")
     with stages_col:
-        for label, pictures, scale in stages:
+        for label, pictures, stage_scales in stages:
             st.markdown(f"**{label}**")
-            for column, values, title in zip(st.columns(6), pictures, titles, strict=False):
+            for column, values, title, scale in zip(
+                st.columns(6), pictures, titles, stage_scales, strict=False
+            ):
                 column.image(map_picture(values, scale, min_px=110), caption=title)
     st.caption(
         'Stride 1 and padding "same", so every feature map keeps the image\'s size; pooling then '
-        "halves it. A trained network learns its own filters; the first layer's often look like "
-        "these edge detectors."
+        "halves it. A thin line around an edge map is the padding at work: a bright image meets "
+        "the black zeros added around it. A trained network learns its own filters; the first "
+        "layer's often look like these edge detectors."
     )
 
 

@@ -81,7 +81,7 @@ def test_stepping_moves_the_window_and_rewrites_the_sum(at):
     run(at.button(key="conv_step_next").click())
     assert find(at, "row 1, column 2:").endswith("= −2")
     assert window(at, "slide_input") == (0, 1)
-    output = chart(at, "slide_output")["data"][0]["text"]
+    output = chart(at, "slide_output")["data"][-1]["text"]
     assert output[0][:2] == ["−7", "−2"] and output[0][2] == ""  # the map fills in
 
     run(at.slider(key="conv_step").set_value(16))
@@ -187,7 +187,7 @@ def test_your_turn_checks_the_answer(at):
     at.session_state["conv_quiz_cell"] = 1  # row 1, column 2: −2
     run(at)
     assert "row 1, column 2, marked" in find(at, "One cell of the feature map is hidden")
-    hidden = chart(at, "quiz_output")["data"][0]["text"]
+    hidden = chart(at, "quiz_output")["data"][-1]["text"]
     assert hidden[0][1] == "<b>?</b>" and hidden[0][0] == "−7"
     assert window(at, "quiz_input") == (0, 1)
 

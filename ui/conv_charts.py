@@ -24,6 +24,7 @@ CHANNEL_SCALES = {
 }
 WINDOW_COLOR = "#ff7f0e"  # the sliding window and the cell it fills
 PADDING_TEXT = "#9aa0a6"  # the zeros added around the image
+EMPTY_CELL = "#eef0f2"  # a cell not computed yet, or hidden
 HIDDEN_TEXT = "?"
 CELL_PX = 34  # side of one cell on screen
 MAX_CELL_PX = 46
@@ -104,6 +105,15 @@ def grid_figure(
     return go.Figure(
         {
             "data": [
+                {  # pale empty cells underneath, so a map still filling in shows its full size
+                    "type": "heatmap",
+                    "z": np.zeros((rows, cols)).tolist(),
+                    "colorscale": [[0.0, EMPTY_CELL], [1.0, EMPTY_CELL]],
+                    "showscale": False,
+                    "hoverinfo": "skip",
+                    "xgap": 1,
+                    "ygap": 1,
+                },
                 {
                     "type": "heatmap",
                     "z": np.where(np.isfinite(shown), shown, None).tolist(),
@@ -117,7 +127,7 @@ def grid_figure(
                     "ygap": 1,
                     "zmin": float(low),
                     "zmax": float(high),
-                }
+                },
             ],
             "layout": {
                 "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 13}},
