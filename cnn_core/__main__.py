@@ -402,6 +402,81 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# conv
+# --------------------------------------------------------------------------------------------
+
+
+def _grid(text: str, name: str, max_side: int):
+    """A grid typed on the command line: rows separated by ";" or new lines, cells by spaces."""
+    from cnn_core.conv_math import parse_grid
+
+    rows = [row.split() for row in text.replace(";", "\n").splitlines() if row.strip()]
+    return parse_grid(rows, name, max_side)
+
+
+def cmd_conv(args: argparse.Namespace) -> int:
+    """Slide a filter over a small grid, as the Convolution page does: the feature map, and with
+    --steps every cell's sum written out with the real numbers."""
+    from cnn_core import conv_math as cm
+    from cnn_core.config import LIMITS
+
+    if args.list:
+        width = max(len(name) for name in [*cm.EXAMPLES, *cm.KERNELS])
+        for name, example in cm.EXAMPLES.items():
+            print(f"{name.ljust(width)}  {example.title}")
+        for name, kernel in cm.KERNELS.items():
+            print(f"{name.ljust(width)}  filter: {kernel.title}")
+        return 0
+    try:
+        example = cm.EXAMPLES[args.example] if args.example else None
+    except KeyError:
+        raise CliError(
+            f"no example {args.example!r}; choose one of: {', '.join(cm.EXAMPLES)}."
+        ) from None
+    if example is None and not args.image:
+        raise CliError("give --example NAME or --image GRID (see --list).")
+    try:
+        image = _grid(args.image, "image", LIMITS.max_grid_side) if args.image else example.values
+        kernel_text = args.kernel or (example.kernel if example else None)
+        if kernel_text is None:
+            raise CliError("give --kernel (a filter's name, see --list, or a grid).")
+        if kernel_text in cm.KERNELS:
+            kernel = cm.KERNELS[kernel_text].weights
+        else:
+            kernel = _grid(kernel_text, "filter", LIMITS.max_kernel_side)
+        padding = args.padding or (example.padding if example else "valid")
+        if isinstance(padding, str) and padding.isdigit():
+            padding = int(padding)
+        result = cm.conv2d(
+            image,
+            kernel,
+            bias=args.bias if args.bias is not None else (example.bias if example else 0.0),
+            strides=args.stride if args.stride is not None else (example.stride if example else 1),
+            padding=padding,
+            normalised=args.normalised or bool(example and example.normalised),
+        )
+    except cm.ConvMathError as err:
+        raise CliError(str(err)) from None
+
+    feature_map = result.output[:, :, 0]
+    kh, kw = result.kernel.shape[:2]
+    for axis, size, window, stride in (
+        ("height", image.shape[0], kh, result.strides[0]),
+        ("width", image.shape[1], kw, result.strides[1]),
+    ):
+        print(f"Output {axis}: {cm.size_formula(size, window, stride, result.padding)[1]}")
+    cells = [[cm.number_text(v) for v in row] for row in feature_map]
+    width = max(len(c) for row in cells for c in row)
+    print(f"Feature map ({feature_map.shape[0]}×{feature_map.shape[1]}):")
+    for row in cells:
+        print("  " + "  ".join(c.rjust(width) for c in row))
+    if args.steps:
+        for step in result.steps():
+            print(f"row {step.row + 1}, column {step.col + 1}: {step.text}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 
 
 class _Parser(argparse.ArgumentParser):
@@ -467,6 +542,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="a .keras model file (default: the bundled digits model)")
     p.add_argument("--json", action="store_true", help="print JSON: file, prediction, probabilities")
     p.set_defaults(func=cmd_classify)
+
+    p = commands.add_parser(
+        "conv", help="slide a filter over a small grid by hand, as the Convolution page does"
+    )
+    p.add_argument("--example", help="a worked example, e.g. edge_6x6 or x_match (see --list)")
+    p.add_argument("--image", help='a grid: rows separated by ";", e.g. "3 1 1; 1 0 7; 2 3 5"')
+    p.add_argument("--kernel", help="a filter's name (see --list) or a grid like --image")
+    p.add_argument("--stride", type=int, help="step between windows (default 1)")
+    p.add_argument("--padding", help='"valid" (default), "same", or a number of zeros per side')
+    p.add_argument("--bias", type=float, help="added to every sum (default 0)")
+    p.add_argument("--normalised", action="store_true", help="divide each sum by the filter size")
+    p.add_argument("--steps", action="store_true", help="write out every cell's sum")
+    p.add_argument("--list", action="store_true", help="list the examples and filters")
+    p.set_defaults(func=cmd_conv)
 
     return parser
 

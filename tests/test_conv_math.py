@@ -371,3 +371,33 @@ def test_number_text():
     ]
     assert cm.product_text(-1, -1) == "(−1)·(−1)"
     assert cm.join_terms(["3", "−2", "1·(−1)"]) == "3 − 2 + 1·(−1)"
+
+
+# --------------------------------------------------------------------------------------------
+# The command line
+# --------------------------------------------------------------------------------------------
+
+
+def test_cli_conv_writes_the_worked_example(capsys):
+    from cnn_core.__main__ import main
+
+    assert main(["conv", "--example", "edge_6x6", "--steps"]) == 0
+    out = capsys.readouterr().out
+    assert "Output height: (6 − 3 + 2·0)/1 + 1 = 4" in out
+    assert "   −7   −2    2   −7" in out
+    assert "row 1, column 2: 1·1 + 1·0 + 2·(−1)" in out and out.count("\nrow ") == 16
+    assert main(["conv", "--example", "x_match"]) == 0
+    assert "0.556" in capsys.readouterr().out
+
+
+def test_cli_conv_bad_input_exits_2_with_a_message(capsys):
+    from cnn_core.__main__ import main
+
+    assert main(["conv", "--image", "1 2; 3 abc", "--kernel", "sobel_x"]) == 2
+    assert "row 2, column 2: 'abc' is not a number" in capsys.readouterr().err
+    assert main(["conv", "--example", "edge_6x6", "--kernel", "1 1 1 1 1 1 1"]) == 2
+    assert "1×7 filter does not fit in the 6×6 input" in capsys.readouterr().err
+    assert main(["conv", "--example", "edge_6x6", "--stride", "0"]) == 2
+    assert main(["conv", "--example", "nope"]) == 2
+    assert "choose one of: edge_6x6" in capsys.readouterr().err
+    assert main(["conv"]) == 2
