@@ -17,6 +17,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from cnn_core.config import LIMITS
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "convolution.py")
 TIMEOUT = 60  # generous: the machine may be busy; the page itself runs in well under a second
@@ -269,7 +271,8 @@ def test_real_image_digit_and_uploads(at):
 
     run(at.get("file_uploader")[0].set_value(("wide.png", _png((400, 100)), "image/png")))
     assert not at.error
-    assert "Grey, 40×160 pixels" in find(at, "Grey,")
+    side = LIMITS.max_photo_side  # 400×100 shrinks to side × side/4, whatever the profile
+    assert f"Grey, {side // 4}×{side} pixels" in find(at, "Grey,")
     run(at.multiselect(key="conv_real_filters").set_value(["blur", "yours"]))
     assert len(at.get("image")) == 1 + 3 * 2
 
@@ -279,6 +282,8 @@ def test_page_never_imports_tensorflow():
         f"""
         import sys
         from streamlit.testing.v1 import AppTest
+
+from cnn_core.config import LIMITS
         at = AppTest.from_file({PAGE!r}, default_timeout={TIMEOUT}).run()
         assert not at.exception, at.exception
         heavy = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
