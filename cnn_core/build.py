@@ -52,7 +52,7 @@ def _python_value(value: Any) -> str:
     return repr(value)
 
 
-def _layer_code(layer: Layer) -> str:
+def layer_code(layer: Layer) -> str:
     """One layer as the Keras examples write it, with only the arguments that matter."""
     args: list[str] = []
     positional = _POSITIONAL.get(layer.type)
@@ -76,7 +76,7 @@ def to_keras_code(spec: Spec, title: str = "") -> str:
 
     led = ledger(spec)
     heading = f"{title} — " if title else ""
-    layer_lines = "\n".join(f"        {_layer_code(layer)}," for layer in spec.layers)
+    layer_lines = "\n".join(f"        {layer_code(layer)}," for layer in spec.layers)
     height, width, channels = spec.input_shape
     kind = {1: "grayscale", 3: "RGB"}.get(channels, f"{channels} channels")
     return f'''"""{heading}a convolutional network exported from CNN Lab.

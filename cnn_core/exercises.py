@@ -34,16 +34,16 @@ from typing import Any
 import numpy as np
 
 from cnn_core import conv_math
-from cnn_core.build import _layer_code
+from cnn_core.build import layer_code
 from cnn_core.shapes import (
     LayerRow,
-    _layer_row,
     dense_weights_per_neuron,
     fmt,
     fully_connected_comparison,
     ledger,
     output_size,
     shape_text,
+    walk,
 )
 from cnn_core.spec import (
     AveragePooling2D,
@@ -78,16 +78,10 @@ class Network:
     def rows(self) -> list[LayerRow]:
         """The ledger's rows for these layers: the same per-layer arithmetic as
         :func:`cnn_core.shapes.ledger`, started from ``input_shape``."""
-        rows: list[LayerRow] = []
-        shape, receptive_field, jump = self.input_shape, (1, 1), (1, 1)
-        for position, layer in enumerate(self.layers, start=1):
-            row = _layer_row(
-                position, layer, shape, receptive_field, jump, rows[-1] if rows else None
-            )
+        rows = walk(self.input_shape, self.layers)
+        for row in rows:
             if row.output_shape is None:  # generators only make layers that fit
                 raise AssertionError(f"exercise layer does not fit: {row.problems}")
-            rows.append(row)
-            shape, receptive_field, jump = row.output_shape, row.receptive_field, row.jump
         return rows
 
 
@@ -205,7 +199,7 @@ _IMAGE_SHAPES = (
 
 def _code(layer: Layer) -> str:
     """A layer as Keras code, e.g. ``layers.Conv2D(32, kernel_size=(3, 3), activation="relu")``."""
-    return f"`{_layer_code(layer).removeprefix('layers.')}`"
+    return f"`{layer_code(layer).removeprefix('layers.')}`"
 
 
 def _working(row: LayerRow, *labels: str) -> list[str]:
@@ -570,7 +564,7 @@ def _network_params(rng: random.Random) -> Exercise:
     led = ledger(spec)
     listing = "\n".join(
         [f"Input: {shape_text(input_shape)}"]
-        + [_layer_code(layer).removeprefix("layers.") for layer in layers]
+        + [layer_code(layer).removeprefix("layers.") for layer in layers]
     )
     working = []
     for row in led.rows:

@@ -375,24 +375,31 @@ def ledger(spec: Spec, num_classes: int | None = None) -> Ledger:
         A :class:`Ledger` with one row per layer. Layers after the first one that does not fit get
         rows with ``output_shape=None``; the problems say what to change.
     """
+    rows = walk(tuple(spec.input_shape), spec.layers)
+    problems = [p for row in rows for p in row.problems]
+    if not rows or rows[-1].output_shape is not None:  # the whole network fits
+        problems.extend(_classifier_problems(spec, rows, num_classes))
+    return Ledger(spec, tuple(rows), problems)
+
+
+def walk(input_shape: tuple[int, ...], layers: tuple[Layer, ...] | list[Layer]) -> list[LayerRow]:
+    """The ledger's rows for ``layers`` applied to ``input_shape``, without the classifier checks.
+
+    Unlike a :class:`Spec`, the input may be any shape: an exercise can start inside a network,
+    from a 13×13×32 feature map. Rows after a layer that does not fit have ``output_shape=None``.
+    """
     rows: list[LayerRow] = []
-    problems: list[Problem] = []
-    shape: tuple[int, ...] | None = tuple(spec.input_shape)
+    shape: tuple[int, ...] | None = tuple(input_shape)
     rf: tuple[int, int] | None = (1, 1)
     jump: tuple[int, int] | None = (1, 1)
-
-    for position, layer in enumerate(spec.layers, start=1):
+    for position, layer in enumerate(layers, start=1):
         if shape is None:  # an earlier layer did not fit; nothing after it can be computed
             rows.append(LayerRow(position, layer, None, None))
             continue
         row = _layer_row(position, layer, shape, rf, jump, rows[-1] if rows else None)
         rows.append(row)
-        problems.extend(row.problems)
         shape, rf, jump = row.output_shape, row.receptive_field, row.jump
-
-    if shape is not None:
-        problems.extend(_classifier_problems(spec, rows, num_classes))
-    return Ledger(spec, tuple(rows), problems)
+    return rows
 
 
 def _layer_row(
