@@ -154,7 +154,18 @@ def grayscale(image: np.ndarray | Image.Image) -> np.ndarray:
         else:
             array = np.asarray(image.convert("RGB"), dtype=np.float32)
     else:
-        array = np.asarray(image, dtype=np.float32)
+        array = np.asarray(image)
+        opaque_uint8 = (
+            array.dtype == np.uint8
+            and array.ndim == 3
+            and (array.shape[2] == 3 or (array.shape[2] == 4 and array[..., 3].min() == 255))
+        )
+        if opaque_uint8:
+            # The canvas's case: Pillow's "L" conversion (the same weights, in C) is ~10×
+            # faster than the float arithmetic below, which matters at every stroke.
+            # (Pillow's RGBA → L ignores alpha, which is 255 here anyway.)
+            return np.asarray(Image.fromarray(array).convert("L"), dtype=np.float32)
+        array = array.astype(np.float32)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     if array.ndim == 2:
@@ -259,8 +270,11 @@ def _isolate_ink(gray: np.ndarray) -> tuple[np.ndarray, bool, str] | None:
     tile and removed, faint noise is cut, and isolated specks are dropped so they cannot
     stretch the crop.
     """
-    median = float(np.median(gray))
-    flat = float(np.mean(np.abs(gray - median) <= FLAT_TOLERANCE)) > 0.5
+    # The background statistics from every other pixel: the same answer at a quarter of the
+    # cost (the extremes below still look at every pixel, a thin stroke must not be missed).
+    sample = gray[::2, ::2] if min(gray.shape) >= 4 * IMAGE_SIZE else gray
+    median = float(np.median(sample))
+    flat = float(np.mean(np.abs(sample - median) <= FLAT_TOLERANCE)) > 0.5
     if flat:
         low, high = float(gray.min()), float(gray.max())
     else:  # a few outliers (a glint, a dust speck) must not decide the polarity

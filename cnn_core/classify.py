@@ -6,8 +6,9 @@ A :class:`Classifier` wraps a model that takes an image and gives class probabil
   per class) and says plainly why not otherwise (:class:`ModelError`);
 - it adapts the 28×28 MNIST-style digit from :mod:`cnn_core.canvas` to the model's own input
   (another size is resized, 3 channels get three copies of the gray);
-- it predicts through Keras' compiled ``predict_on_batch`` path: about 1 ms for one digit,
-  where ``model.predict`` spends ~40 ms setting up a dataset pipeline for a single image;
+- it predicts through a compiled TensorFlow graph for one image: ~2 ms for the bundled model
+  on a 2-core CPU, where ``model.predict`` spends ~40 ms setting up a data pipeline for a
+  single image (benchmarks/classify_latency.py measures both);
 - it returns the output of every layer for the same input, for the "path through the network".
 
 Models from files are loaded by :func:`load_model_file` with Keras' safe mode: a model that
@@ -261,10 +262,23 @@ class Classifier:
         # subclassed model have no symbolic outputs to collect; those models show none.
         self._layers = [layer for layer in model.layers if _single_output(layer)]
         try:
-            self._tracer = keras.Model(model.inputs, [layer.output for layer in self._layers])
+            tracer = keras.Model(model.inputs, [layer.output for layer in self._layers])
         except (ValueError, AttributeError, TypeError):
-            self._layers, self._tracer = [], None
-        # Warm up: the first call compiles the prediction function (a few hundred ms); doing it
+            self._layers, tracer = [], None
+        # The fast path: each forward pass compiled once into a TensorFlow graph for exactly one
+        # image of this shape (~2 ms for this model on a 2-core CPU, vs ~40 ms for
+        # model.predict, which builds a data pipeline on every call, and ~20 ms for an eager
+        # model(x) call; predict_on_batch is in between).
+        import tensorflow as tf
+
+        signature = [tf.TensorSpec((1, *self.plan.shape), tf.float32)]
+        self._forward = tf.function(lambda x: model(x, training=False), input_signature=signature)
+        self._tracer = None
+        if tracer is not None:
+            self._tracer = tf.function(
+                lambda x: tracer(x, training=False), input_signature=signature
+            )
+        # Warm up: the first call traces and compiles the graph (a few hundred ms); doing it
         # now means the first drawing, and concurrent visitors, get the fast path.
         blank = np.zeros((28, 28), np.float32)
         self.probabilities(blank)
@@ -280,14 +294,14 @@ class Classifier:
 
     def probabilities(self, digit: np.ndarray) -> np.ndarray:
         """Class probabilities for one (28, 28) digit in [0, 1]: the fast path."""
-        scores = self.model.predict_on_batch(self.plan.adapt(digit))
+        scores = self._forward(self.plan.adapt(digit))
         return _as_probabilities(np.asarray(scores)[0])
 
     def layer_outputs(self, digit: np.ndarray) -> tuple[LayerOutput, ...]:
         """Every layer's output for one digit, in order (one forward pass)."""
         if self._tracer is None:
             return ()
-        outputs = self._tracer.predict_on_batch(self.plan.adapt(digit))
+        outputs = self._tracer(self.plan.adapt(digit))
         if not isinstance(outputs, list | tuple):
             outputs = [outputs]
         return tuple(
