@@ -114,14 +114,31 @@ def confusion_figure(confusion: np.ndarray, class_names: tuple[str, ...]) -> go.
         go.Heatmap(
             z=np.where(np.eye(n, dtype=bool), confusion, np.nan),
             x=labels, y=labels, colorscale=[[0, "#E8E8E8"], [1, "#BDBDBD"]], showscale=False,
-            hovertemplate="true %{y}, predicted %{x}: %{z} right<extra></extra>",
+            hoverinfo="skip",
         )
     )  # fmt: skip
     fig.add_trace(
         go.Heatmap(
             z=mistakes, x=labels, y=labels, colorscale="Reds", zmin=0,
-            colorbar={"title": {"text": "mistakes"}},
-            hovertemplate="true %{y}, predicted %{x}: %{z} mistakes<extra></extra>",
+            colorbar={"title": {"text": "mistakes"}}, hoverinfo="skip",
+        )
+    )  # fmt: skip
+    # Plotly cannot select heatmap cells, only points: one invisible square point per cell makes
+    # every cell clickable (Streamlit reports the clicked point) and outlines the chosen one.
+    true_grid, predicted_grid = np.meshgrid(range(n), range(n), indexing="ij")
+    fig.add_trace(
+        go.Scatter(
+            x=[labels[j] for j in predicted_grid.ravel()],
+            y=[labels[i] for i in true_grid.ravel()],
+            customdata=confusion.ravel(),
+            mode="markers",
+            marker={"symbol": "square", "size": 30, "color": "rgba(0,0,0,0)",
+                    "line": {"width": 0}},
+            selected={"marker": {"color": "rgba(20, 20, 20, 0.35)"}},
+            unselected={"marker": {"opacity": 0}},
+            hovertemplate="true %{y}, predicted %{x}: %{customdata:,} images<br>"
+            "click to see them<extra></extra>",
+            showlegend=False,
         )
     )  # fmt: skip
     if n <= 12:  # counts written in the cells; white on the darkest reds so they stay legible
@@ -135,7 +152,10 @@ def confusion_figure(confusion: np.ndarray, class_names: tuple[str, ...]) -> go.
                 )  # fmt: skip
     fig.update_xaxes(title_text="predicted class", type="category", side="bottom")
     fig.update_yaxes(title_text="true class", type="category", autorange="reversed")
-    fig.update_layout(height=460, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    fig.update_layout(
+        height=460, margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="white",
+        clickmode="event+select",
+    )  # fmt: skip
     return fig
 
 
