@@ -219,10 +219,18 @@ def _blank(value: float | None) -> Any:
     return "" if value is None else value
 
 
-def smooth(values: list[float] | np.ndarray, weight: float = 0.9) -> np.ndarray:
+def smooth(values: list[float] | np.ndarray, weight: float | None = None) -> np.ndarray:
     """Exponential moving average, as TensorBoard smooths curves, with its start-up bias removed
-    so the first points are not pulled towards zero."""
+    so the first points are not pulled towards zero.
+
+    ``weight`` (0–1) is how much of the average each new value keeps; by default it follows the
+    length of the curve (about a 50th of it, 3 to 30 values), so a short run is not drawn
+    lagging far behind its own batches and a long one is still readable.
+    """
     values = np.asarray(values, dtype=np.float64)
+    if weight is None:
+        window = min(max(len(values) / 50, 3.0), 30.0)
+        weight = 1 - 1 / window
     out = np.empty_like(values)
     average = 0.0
     for i, value in enumerate(values):

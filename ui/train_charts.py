@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 from cnn_core.training import History, smooth
 
 # One colour per meaning, the same in every chart.
-RAW = "rgba(76, 120, 168, 0.28)"
+RAW = "rgba(76, 120, 168, 0.35)"
 SMOOTH = "#4C78A8"
 TRAIN = "#F58518"
 VALIDATION = "#54A24B"
