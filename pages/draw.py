@@ -235,31 +235,36 @@ def show_path(result: Classification, classifier: Classifier, key: str = "draw_p
         "pooling keeps the strongest response of each 2×2 window. One colour scale per layer: "
         "a map that stays dark found nothing in this drawing. Hover for values."
     )
-    with st.container(border=True):
-        left, right = st.columns([1, 3])
-        with left:
-            height, width, channels = classifier.input_shape
-            st.markdown(f"**Input** · {height}×{width}×{channels}")
-            st.caption("The preprocessed drawing, values 0 (black) to 1 (white).")
-        with right:
-            image = (
-                classifier.plan.adapt(result.preprocessed.digit)[0] / classifier.plan.pixel_scale
-            )
-            st.plotly_chart(input_heatmap(image), config=PLOT_CONFIG, key=f"{key}_input")
+    # Each drawn layer, with the layers after it that change little to look at (batch norm,
+    # dropout, flatten), which are named in its box: "then …".
     last = len(result.layers) - 1
-    passed: list[str] = []  # layers with nothing worth drawing, mentioned with the next one
+    boxes: list[tuple[int, list[str]]] = [(-1, [])]  # -1: the input
     for index, output in enumerate(result.layers):
         if output.type in PASSED_LAYERS and index != last:
-            passed.append(_pass_note(output))
-            continue
+            boxes[-1][1].append(_pass_note(output))
+        else:
+            boxes.append((index, []))
+    for index, then in boxes:
         with st.container(border=True):
             left, right = st.columns([1, 3])
+            if index < 0:
+                height, width, channels = classifier.input_shape
+                plan = classifier.plan
+                with left:
+                    st.markdown(f"**Input** · {height}×{width}×{channels}")
+                    st.caption("The preprocessed drawing, values 0 (black) to 1 (white).")
+                    for note in then:
+                        st.caption(note)
+                with right:
+                    image = plan.adapt(result.preprocessed.digit)[0] / plan.pixel_scale
+                    st.plotly_chart(input_heatmap(image), config=PLOT_CONFIG, key=f"{key}_input")
+                continue
+            output = result.layers[index]
             with left:
                 st.markdown(f"**{output.name}** · {output.type} → {shape_text(output.shape)}")
-                for note in passed:
-                    st.caption(note)
-                passed = []
                 st.caption(_layer_note(output, index == last))
+                for note in then:
+                    st.caption(note)
             with right:
                 if output.is_feature_maps:
                     fig = feature_map_grid(output)
@@ -267,8 +272,6 @@ def show_path(result: Classification, classifier: Classifier, key: str = "draw_p
                     names = result.class_names if index == last else None
                     fig = vector_chart(output, names)
                 st.plotly_chart(fig, config=PLOT_CONFIG, key=f"{key}_{index}")
-    for note in passed:
-        st.caption(note)
 
 
 def _pass_note(output) -> str:
@@ -348,7 +351,11 @@ draw_tab, file_tab = st.tabs(
 )
 
 with draw_tab:
-    canvas_column, result_column = st.columns([1, 2.2], gap="large")
+    # The canvas keeps its full 280 px whatever the window; the result takes the rest of the
+    # row, or goes below the canvas on a narrow screen.
+    row = st.container(horizontal=True, gap="large")
+    canvas_column = row.container(width=CANVAS_SIZE + 4)
+    result_column = row.container(width="stretch")
     with canvas_column:
         from streamlit_drawable_canvas import st_canvas  # only inside a running page (FACTS.md)
 
