@@ -42,4 +42,9 @@ def test_draw_a_1_a_7_and_a_0_and_see_each_read_correctly(page, app_url):
     # The last drawing's way through the network: the MNIST steps and the layers' pictures.
     expect(page.get_by_text("Centred in 28×28")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("The path through the network")).to_be_visible(timeout=30_000)
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 6
+    # The boxes of the layers, down to the softmax, each with its chart (charts mount when
+    # scrolled into view).
+    last_layer = page.get_by_text("Dense → 10")
+    expect(last_layer).to_be_attached(timeout=30_000)
+    last_layer.scroll_into_view_if_needed()
+    expect(page.locator('[data-testid="stPlotlyChart"]').nth(8)).to_be_attached(timeout=30_000)
