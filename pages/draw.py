@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 
 import streamlit as st
 
@@ -49,6 +50,16 @@ EMPTY_MESSAGE = "The canvas is empty: draw a digit on the black square."
 PASSED_LAYERS = ("Dropout", "BatchNormalization", "Activation", "Flatten")
 
 
+# Characters that make Markdown do something (links, images, HTML, emphasis, code, tables, maths).
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>!#|~$])")
+
+
+def plain(text: object) -> str:
+    """Text from outside (file, run, layer and class names; messages quoting them) shown as
+    itself: a hostile file name must not become a link, an image or HTML on the page."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
 @st.cache_resource(show_spinner="Loading the pretrained model…")
 def bundled_classifier() -> Classifier:
     """The pretrained model, once per process, shared by every visitor (it is only read)."""
@@ -80,7 +91,7 @@ def _uploaded_classifier() -> Classifier | None:
     if cached is None or cached["digest"] != digest:
         from cnn_core.classify import load_classifier
 
-        with st.spinner(f"Loading {upload.name}…"):
+        with st.spinner(f"Loading {plain(upload.name)}…"):
             try:
                 classifier, error = load_classifier(data, upload.name), None
             except ModelError as err:
@@ -88,7 +99,7 @@ def _uploaded_classifier() -> Classifier | None:
         cached = {"digest": digest, "name": upload.name, "classifier": classifier, "error": error}
         st.session_state[UPLOAD_KEY] = cached
     if cached["error"]:
-        st.error(f"{cached['error']}\n\nThe pretrained model is used meanwhile.")
+        st.error(f"{plain(cached['error'])}\n\nThe pretrained model is used meanwhile.")
         return None
     return cached["classifier"]
 
@@ -125,7 +136,9 @@ def _session_classifier() -> Classifier | None:
         except ModelError as err:
             made[key] = str(err)
     if isinstance(made[key], str):
-        st.error(f"{run.label}: {made[key]}\n\nThe pretrained model is used meanwhile.")
+        st.error(
+            f"{plain(run.label)}: {plain(made[key])}\n\nThe pretrained model is used meanwhile."
+        )
         return None
     return made[key]
 
@@ -149,14 +162,14 @@ def choose_model() -> Classifier | None:
     try:
         return bundled_classifier()
     except ModelError as err:
-        st.error(f"The pretrained model cannot be used: {err}")
+        st.error(f"The pretrained model cannot be used: {plain(err)}")
         return None
 
 
 def describe_model(classifier: Classifier) -> None:
     height, width, channels = classifier.input_shape
     text = (
-        f"**{classifier.name}**: {fmt(classifier.num_params)} parameters, "
+        f"**{plain(classifier.name)}**: {fmt(classifier.num_params)} parameters, "
         f"{len(classifier.model.layers)} layers, input {height}×{width}×{channels}, "
         f"{len(classifier.class_names)} classes."
     )
@@ -175,7 +188,8 @@ def describe_model(classifier: Classifier) -> None:
             )
     if classifier.plan.note:
         st.caption(classifier.plan.note)
-    if len(classifier.class_names) != 10:
+    numbered = classifier.class_names == tuple(str(i) for i in range(len(classifier.class_names)))
+    if numbered and len(classifier.class_names) != 10:
         st.warning(
             f"This model has {len(classifier.class_names)} classes, not 10: they are shown as "
             "class numbers, which may not be digits."
@@ -218,8 +232,9 @@ def show_prediction(result: Classification) -> None:
         runner = result.runner_up
         second = result.probabilities[runner] if runner is not None else 0.0
         st.warning(
-            f"The model is unsure (below {UNSURE_BELOW:.0%}): {label} at {confidence:.0%}, "
-            f"then {result.class_names[runner]} at {second:.0%}. Is it one digit, written "
+            f"The model is unsure (below {UNSURE_BELOW:.0%}): {plain(label)} at "
+            f"{confidence:.0%}, then {plain(result.class_names[runner])} at {second:.0%}. Is it "
+            "one digit, written "
             "plainly? A shape between two digits splits the vote."
         )
 
@@ -261,7 +276,8 @@ def show_path(result: Classification, classifier: Classifier, key: str = "draw_p
                 continue
             output = result.layers[index]
             with left:
-                st.markdown(f"**{output.name}** · {output.type} → {shape_text(output.shape)}")
+                heading = f"**{plain(output.name)}** · {output.type} → {shape_text(output.shape)}"
+                st.markdown(heading)
                 st.caption(_layer_note(output, index == last))
                 for note in then:
                     st.caption(note)
@@ -277,20 +293,20 @@ def show_path(result: Classification, classifier: Classifier, key: str = "draw_p
 def _pass_note(output) -> str:
     if output.type == "Dropout":
         return (
-            f"Then {output.name}: dropout acts only while training; when predicting it passes "
+            f"Then {plain(output.name)}: dropout acts only while training; when predicting it passes "
             "every value on."
         )
     if output.type == "BatchNormalization":
         return (
-            f"Then {output.name}: batch normalisation rescales each map with statistics "
+            f"Then {plain(output.name)}: batch normalisation rescales each map with statistics "
             "learned in training."
         )
     if output.type == "Flatten":
         return (
-            f"Then {output.name}: the maps are unrolled into {fmt(output.values.size)} values "
+            f"Then {plain(output.name)}: the maps are unrolled into {fmt(output.values.size)} values "
             "(channels-last, as Keras does)."
         )
-    return f"Then {output.name}: an activation function applied to every value."
+    return f"Then {plain(output.name)}: an activation function applied to every value."
 
 
 def _layer_note(output, is_last: bool) -> str:
@@ -408,12 +424,14 @@ with file_tab:
         help=f"Dark ink on light paper is detected and inverted. Up to {LIMITS.max_upload_mb} MB.",
     )
     if upload is not None and upload.size > LIMITS.max_upload_mb * 1024 * 1024:
-        st.error(f"{upload.name} is larger than {LIMITS.max_upload_mb} MB; use a smaller image.")
+        st.error(
+            f"{plain(upload.name)} is larger than {LIMITS.max_upload_mb} MB; use a smaller one."
+        )
     elif upload is not None:
         try:
             image = load_image(upload.getvalue())
         except ImageError as err:
-            st.error(f"{upload.name}: {err}")
+            st.error(f"{plain(upload.name)}: {plain(err)}")
         else:
             with_path = st.toggle(
                 "Show its path through the network", key="draw_file_show_path", value=False

@@ -97,7 +97,7 @@ def test_a_run_from_the_train_page_can_be_chosen():
     captions = text_of(at.caption)
     assert "input 32×32×3" in captions and "3 classes" in captions
     assert "red, green and blue" in captions  # how a gray drawing is fed to a colour model
-    assert "3 classes, not 10" in text_of(at.warning)
+    assert not at.warning  # its classes have names from the Train page: nothing to warn about
 
 
 def test_a_run_whose_model_cannot_take_a_drawing_is_explained():
@@ -162,7 +162,7 @@ def test_an_uploaded_model_is_used(tmp_path):
     uploader(at, "draw_model_file").set_value(("mine.keras", path.read_bytes(), "application/zip"))
     at.run()
     assert not at.exception and not at.error
-    assert "**mine.keras**" in text_of(at.caption)
+    assert "**mine.keras**: " in text_of(at.caption)
 
 
 def test_an_unsafe_uploaded_model_is_refused_and_the_page_goes_on(tmp_path):
@@ -180,3 +180,27 @@ def test_an_unsafe_uploaded_model_is_refused_and_the_page_goes_on(tmp_path):
     assert not at.exception
     assert "Python code" in text_of(at.error) and "safe mode" in text_of(at.error)
     assert "Bundled digits model" in text_of(at.caption)
+
+
+def test_a_model_of_another_number_of_classes_is_flagged(tmp_path):
+    path = tmp_path / "three.keras"
+    small_model(classes=3).save(path)
+    at = open_page()
+    at.radio(key="draw_model_source").set_value("Upload a .keras file").run()
+    uploader(at, "draw_model_file").set_value(("three.keras", path.read_bytes(), "application/zip"))
+    at.run()
+    assert not at.exception
+    assert "3 classes, not 10" in text_of(at.warning)
+
+
+def test_a_hostile_file_name_is_shown_as_text_not_markdown():
+    name = "[click](http://evil.example)![x](http://evil.example/t.png).keras"
+    at = open_page()
+    at.radio(key="draw_model_source").set_value("Upload a .keras file").run()
+    uploader(at, "draw_model_file").set_value((name, b"not a model", "application/zip"))
+    at.run()
+    assert not at.exception
+    shown = text_of(at.error)
+    assert "not a Keras model file" in shown
+    assert r"\[click\]" in shown and r"\!\[x\]" in shown  # escaped: no link, no image
+    assert "[click](" not in shown and "![x](" not in shown
