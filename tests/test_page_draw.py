@@ -204,3 +204,25 @@ def test_a_hostile_file_name_is_shown_as_text_not_markdown():
     assert "not a Keras model file" in shown
     assert r"\[click\]" in shown and r"\!\[x\]" in shown  # escaped: no link, no image
     assert "[click](" not in shown and "![x](" not in shown
+
+
+def test_a_real_run_from_the_training_runner_classifies_an_image():
+    """The contract with the Train page, end to end: a BackgroundTraining that really trained."""
+    from cnn_core.data import load_mnist
+    from cnn_core.presets import get_preset
+    from cnn_core.runner import BackgroundTraining
+    from cnn_core.training import TrainingConfig
+
+    config = TrainingConfig(epochs=1, batch_size=64, train_samples=640, validation_split=0.0)
+    run = BackgroundTraining(get_preset("tiny").spec, load_mnist(), config, title="Tiny").start()
+    assert run.join(timeout=120) and run.model is not None, run.snapshot().error
+    at = open_page([run])
+    at.radio(key="draw_model_source").set_value("Trained in this session").run()
+    assert at.selectbox(key="draw_session_run").value == run.label
+    scan = png(np.asarray(Image.fromarray(draw_digit(7)).convert("L")))
+    uploader(at, "draw_image_file").set_value(("seven.png", scan, "image/png")).run()
+    at.toggle(key="draw_file_show_path").set_value(True).run()
+    assert not at.exception and not at.error
+    assert f"**{run.label}**" in text_of(at.caption)
+    assert [m for m in at.markdown if "draw-prediction" in m.value]
+    assert [h for h in at.subheader if "path through the network" in h.value]
