@@ -549,9 +549,11 @@ def fit(
     prepared: Prepared,
     on_progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
+    extra_callbacks: list[Any] | None = None,
 ) -> tuple[History, bool, float]:
     """Train a prepared model. Returns (history, stopped, seconds). The model keeps its weights
-    (also when stopped)."""
+    (also when stopped). ``extra_callbacks`` are more Keras callbacks (e.g. a benchmark's
+    timer), called after the live-progress one."""
     history = History()
 
     def report(event: Progress) -> None:
@@ -569,7 +571,7 @@ def fit(
             prepared.train_data,
             validation_data=prepared.val_data,
             epochs=config.epochs,
-            callbacks=[callback],
+            callbacks=[callback, *(extra_callbacks or [])],
             shuffle=False,  # the tf.data pipeline shuffles, from the run's seed
             verbose=0,
         )
