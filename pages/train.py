@@ -306,9 +306,13 @@ with st.expander("Data augmentation: show the network slightly changed images", 
     shift = a1.slider("Shift (fraction of size)", 0.0, 0.3, 0.0, 0.05, key="train_aug_shift")
     rotation = a2.slider("Rotation (degrees)", 0, 45, 0, 5, key="train_aug_rotation")
     zoom = a3.slider("Zoom (fraction)", 0.0, 0.3, 0.0, 0.05, key="train_aug_zoom")
-    flip = a4.selectbox(
-        "Mirror", FLIPS, key="train_aug_flip", format_func=lambda f: f.replace("_", " + ")
-    )
+    flip_names = {
+        "none": "No mirroring",
+        "horizontal": "Left ↔ right",
+        "vertical": "Upside down",
+        "horizontal_and_vertical": "Both",
+    }
+    flip = a4.selectbox("Mirror", FLIPS, key="train_aug_flip", format_func=flip_names.get)
     augmentation = Augmentation(shift=shift, rotation=rotation, zoom=zoom, flip=flip)
     if flip != "none":
         st.warning(FLIP_WARNING)
@@ -318,7 +322,8 @@ with st.expander("Data augmentation: show the network slightly changed images", 
         sample = np.asarray(
             dataset.x_train[preview_indices(dataset.y_train, dataset.num_classes, 1)]
         )
-        copies = augmented_samples(sample[:8], augmentation, seed=int(seed), copies=6)
+        with st.spinner("Drawing random versions (the first time starts TensorFlow)…"):
+            copies = augmented_samples(sample[:8], augmentation, seed=int(seed), copies=6)
         scale = max(1, 56 // dataset.input_shape[0])
         st.image(
             mosaic(copies.reshape(-1, *copies.shape[2:]), columns=6, scale=scale),
