@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 FLIPS = ("none", "horizontal", "vertical", "horizontal_and_vertical")
 
 FLIP_WARNING = (
-    "A mirrored digit is often not a digit: a flipped 2, 3, 4, 5, 6, 7 or 9 looks like no digit at "
-    "all, and a flipped 6 can pass for a 9 turned around. Flips suit photos (a cat seen in a "
-    "mirror is still a cat), not handwriting."
+    "A mirrored digit is often not a digit: a 2, 3, 4, 5, 6, 7 or 9 flipped left to right looks "
+    "like no digit at all, and turned upside down a 6 becomes a 9. Flips suit photos (a cat seen "
+    "in a mirror is still a cat), not handwriting."
 )
 
 # Largest values a learner may ask for: beyond them the images stop looking like the data set.

@@ -182,7 +182,7 @@ if dataset is not None:
         per_class = 12 if dataset.num_classes <= 10 else 6
         index = preview_indices(dataset.y_train, dataset.num_classes, per_class=per_class)
         grid_col, count_col = st.columns([3, 2])
-        scale = max(1, 56 // dataset.input_shape[0])
+        scale = max(1, 64 // dataset.input_shape[0])
         grid_col.image(
             mosaic(np.asarray(dataset.x_train[index]), columns=per_class, scale=scale),
             caption="One row per class: "
@@ -324,7 +324,7 @@ with st.expander("Data augmentation: show the network slightly changed images", 
         )
         with st.spinner("Drawing random versions (the first time starts TensorFlow)…"):
             copies = augmented_samples(sample[:8], augmentation, seed=int(seed), copies=6)
-        scale = max(1, 56 // dataset.input_shape[0])
+        scale = max(1, 64 // dataset.input_shape[0])
         st.image(
             mosaic(copies.reshape(-1, *copies.shape[2:]), columns=6, scale=scale),
             caption="Left: the original; right: five random versions the network might see.",
