@@ -282,8 +282,6 @@ def test_page_never_imports_tensorflow():
         f"""
         import sys
         from streamlit.testing.v1 import AppTest
-
-from cnn_core.config import LIMITS
         at = AppTest.from_file({PAGE!r}, default_timeout={TIMEOUT}).run()
         assert not at.exception, at.exception
         heavy = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
