@@ -9,7 +9,9 @@ only reads thread-safe snapshots (:meth:`BackgroundTraining.snapshot`).
 On a shared server every training competes for the same CPU cores, so at most
 ``LIMITS.max_concurrent_trainings`` run at once (:data:`SLOTS`); later ones wait in a first-come
 queue and can see their place in it. A run gives its slot back however it ends: finished,
-stopped, failed, or stopped by :meth:`BackgroundTraining.stop` when its visitor leaves.
+stopped, failed, or abandoned: a run is told how to ask whether its visitor is still there
+(``visitor_present``), and a visitor gone for ``LEAVE_GRACE_SECONDS`` (the browser tab closed,
+not a passing network blip) stops the run, or takes it out of the queue, so the next one starts.
 
 No Streamlit here: a notebook or a test drives this module the same way.
 """
@@ -21,6 +23,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -110,6 +113,14 @@ class TrainingSlots:
 # Shared by every visitor of this server process: the CPU is.
 SLOTS = TrainingSlots(LIMITS.max_concurrent_trainings)
 
+# How long a visitor may be away (disconnected) before their run is stopped. A reloaded tab or a
+# dropped Wi-Fi connection comes back within seconds, into the same session; a closed tab never
+# does, and its run would otherwise hold a training slot (and both CPU cores) to the end.
+LEAVE_GRACE_SECONDS = 20.0
+# How often, at most, a run asks whether its visitor is still there (once per batch is too often
+# for a check that takes a lock in the web server).
+PRESENCE_CHECK_SECONDS = 1.0
+
 STATES = ("queued", "preparing", "training", "testing", "finished", "stopped", "failed")
 DONE_STATES = ("finished", "stopped", "failed")
 
@@ -140,6 +151,10 @@ class BackgroundTraining:
     - ``spec``, ``config``, ``dataset_name``, ``class_names``.
     - ``model``: the trained ``keras.Model`` once finished or stopped (None before, or on
       failure). It takes float32 images scaled to 0–1, shape (n, height, width, channels).
+
+    ``visitor_present``, when given, is called from the training thread (at most once a second)
+    and must be thread-safe: False for ``leave_grace`` seconds in a row stops the run (see
+    :data:`LEAVE_GRACE_SECONDS`), and :attr:`abandoned` then says why it stopped.
     """
 
     _ids = itertools.count(1)
@@ -153,6 +168,8 @@ class BackgroundTraining:
         number: int = 1,
         title: str = "Custom network",
         slots: TrainingSlots = SLOTS,
+        visitor_present: Callable[[], bool] | None = None,
+        leave_grace: float = LEAVE_GRACE_SECONDS,
     ) -> None:
         self.id = next(self._ids)  # unique in the process: the slot ticket
         self.spec = spec
@@ -176,6 +193,11 @@ class BackgroundTraining:
         self._error: str | None = None
         self._started = time.monotonic()
         self._ended: float | None = None
+        self._visitor_present = visitor_present
+        self._leave_grace = leave_grace
+        self._next_presence_check = 0.0
+        self._away_since: float | None = None
+        self.abandoned = False  # True once the run was stopped because its visitor left
         self._thread = threading.Thread(
             target=self._run, name=f"cnn-lab-training-{self.id}", daemon=True
         )
@@ -249,7 +271,27 @@ class BackgroundTraining:
         with self._lock:
             self._state = state
 
+    def _check_visitor(self) -> None:
+        """Stop the run once its visitor has been away for the grace period (thread side)."""
+        now = time.monotonic()
+        if self._visitor_present is None or now < self._next_presence_check:
+            return
+        self._next_presence_check = now + PRESENCE_CHECK_SECONDS
+        try:
+            present = bool(self._visitor_present())
+        except Exception:  # a failing check must not kill the run: count the visitor as present
+            present = True
+        if present:
+            self._away_since = None
+            return
+        if self._away_since is None:
+            self._away_since = now
+        if now - self._away_since >= self._leave_grace and not self._stop.is_set():
+            self.abandoned = True
+            self._stop.set()
+
     def _on_progress(self, event: Progress) -> None:
+        self._check_visitor()
         with self._lock:
             self._history.add(event)
             if isinstance(event, BatchProgress):
@@ -258,11 +300,12 @@ class BackgroundTraining:
     def _run(self) -> None:
         try:
             while not self.slots.wait(self.id, timeout=0.5):
+                self._check_visitor()
                 if self._stop.is_set():
-                    self._finish("stopped", error="Stopped while waiting for a free slot.")
+                    self._finish("stopped", error=self._why_stopped("while waiting for a slot"))
                     return
             if self._stop.is_set():
-                self._finish("stopped", error="Stopped before training began.")
+                self._finish("stopped", error=self._why_stopped("before training began"))
                 return
             self.result = train(
                 self.spec,
@@ -281,6 +324,10 @@ class BackgroundTraining:
         finally:
             self.slots.release(self.id)
             self.dataset = None  # type: ignore[assignment]  # the run needs it no more
+
+    def _why_stopped(self, when: str) -> str:
+        who = "its visitor left" if self.abandoned else "you asked"
+        return f"Stopped {when}, because {who}."
 
     def _finish(self, state: str, error: str | None = None) -> None:
         with self._lock:

@@ -3,6 +3,7 @@ and the `train` command. Small subsets and the tiny preset keep it to seconds.""
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import keras
@@ -295,6 +296,37 @@ def test_background_runs_wait_for_a_slot_and_can_be_stopped(small):
     assert third.state == "stopped" and third.model is None and third.snapshot().error
     assert second.label.startswith("Run 2 · Tiny · ") and second.label.endswith(" %")
     assert len(second.snapshot().history.steps) == 5  # 500 images in batches of 100
+    assert slots.running == 0 and slots.waiting == 0
+
+
+def test_a_visitor_who_leaves_frees_the_slot(small):
+    """A closed tab stops its run (training or queued) after the grace period, and the next
+    visitor's run starts; a blip shorter than the grace period stops nothing."""
+    slots = TrainingSlots(1)
+    long = TrainingConfig(epochs=5, batch_size=50, train_samples=3000, validation_split=0)
+    short = TrainingConfig(epochs=1, batch_size=100, train_samples=500, validation_split=0)
+    a_here, c_here = threading.Event(), threading.Event()
+    a_here.set()
+    c_here.set()
+    blip = itertools.chain([False], itertools.repeat(True))  # away once, then back
+
+    def run(config, present):
+        return BackgroundTraining(
+            TINY, small, config, slots=slots, visitor_present=present, leave_grace=0.5
+        ).start()
+
+    a, b, c = run(long, a_here.is_set), run(short, lambda: next(blip)), run(short, c_here.is_set)
+    assert (b.snapshot().queue_position, c.snapshot().queue_position) == (1, 2)
+    c_here.clear()  # c's visitor closes the tab while waiting in line
+    while a.state != "training" or not a.snapshot().history.steps:
+        assert a.join(0.05) is False, a.snapshot().error
+    a_here.clear()  # a's visitor closes the tab mid-training
+    assert a.join(120) and b.join(120) and c.join(120)
+    assert a.abandoned and a.state == "stopped" and a.model is not None
+    assert len(a.snapshot().history.epochs) < 5  # cut short, weights kept and tested
+    assert c.abandoned and c.state == "stopped" and c.model is None
+    assert "its visitor left" in c.snapshot().error
+    assert b.state == "finished" and not b.abandoned
     assert slots.running == 0 and slots.waiting == 0
 
 

@@ -3,6 +3,7 @@ belongs to one browser session: one visitor's design or model never reaches anot
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -81,7 +82,9 @@ def start_run(
 
     runs: list[BackgroundTraining] = st.session_state.setdefault(RUNS_KEY, [])
     number = max((run.number for run in runs), default=0) + 1
-    run = BackgroundTraining(spec, dataset, config, number=number, title=title).start()
+    run = BackgroundTraining(
+        spec, dataset, config, number=number, title=title, visitor_present=_presence_check()
+    ).start()
     runs.append(run)
     while len(runs) > LIMITS.max_runs_kept:
         oldest = next((r for r in runs if r.done), None)
@@ -89,6 +92,20 @@ def start_run(
             break
         runs.remove(oldest)
     return run
+
+
+def _presence_check() -> Callable[[], bool] | None:
+    """A thread-safe "is this visitor still connected?" for the training thread, so that a
+    visitor who closes the tab frees their training slot (cnn_core.runner). None outside a
+    served app (AppTest, bare scripts): there nobody can leave."""
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return None
+    server, session_id = runtime.get_instance(), ctx.session_id
+    return lambda: server.is_active_session(session_id)
 
 
 def forget_run(run: BackgroundTraining) -> None:
