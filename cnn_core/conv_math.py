@@ -53,6 +53,10 @@ class ConvMathError(ValueError):
 # --------------------------------------------------------------------------------------------
 
 
+# Fractions with denominators up to this (a 7×7 box blur's 1/49) are written as fractions in sums.
+MAX_WEIGHT_DENOMINATOR = 64
+
+
 def number_text(x: float) -> str:
     """A value as written in a worked sum: −7 (a real minus sign), 0.5, 0.111 (3 decimals at most).
 
@@ -73,9 +77,25 @@ def _factor(x: float) -> str:
     return f"({text})" if text.startswith("−") else text
 
 
+def weight_text(w: float) -> str:
+    """A filter weight as a factor: like :func:`number_text`, except that a weight which is a
+    small fraction that decimals cannot write exactly (a blur's 1/9) is written as one, so that
+    the written-out terms add up to the written total.
+
+    >>> weight_text(1 / 9), weight_text(-2 / 3), weight_text(0.25), weight_text(-1.0)
+    ('(1/9)', '(−2/3)', '0.25', '(−1)')
+    """
+    w = float(w)
+    if math.isfinite(w) and w != round(w, 3):  # three decimals would round it
+        exact = Fraction(w).limit_denominator(MAX_WEIGHT_DENOMINATOR)
+        if abs(float(exact) - w) < 1e-9:
+            return f"({exact.numerator}/{exact.denominator})".replace("-", "−")
+    return _factor(w)
+
+
 def product_text(value: float, weight: float) -> str:
-    """One term of a worked sum: ``3·1``, ``1·(−1)``, ``(−1)·(−1)``."""
-    return f"{_factor(value)}·{_factor(weight)}"
+    """One term of a worked sum: ``3·1``, ``1·(−1)``, ``(−1)·(−1)``, ``3·(1/9)``."""
+    return f"{_factor(value)}·{weight_text(weight)}"
 
 
 def join_terms(terms: Sequence[str]) -> str:

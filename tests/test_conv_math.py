@@ -370,6 +370,9 @@ def test_number_text():
         "1000000",
     ]
     assert cm.product_text(-1, -1) == "(−1)·(−1)"
+    # a blur's 1/9 is written as a fraction, so the written terms add up to the written total
+    assert cm.product_text(3, 1 / 9) == "3·(1/9)" and cm.product_text(2, 0.125) == "2·0.125"
+    assert cm.product_text(1, -1 / 49) == "1·(−1/49)"
     assert cm.join_terms(["3", "−2", "1·(−1)"]) == "3 − 2 + 1·(−1)"
 
 
