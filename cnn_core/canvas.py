@@ -210,7 +210,7 @@ def stroke_width(mask: np.ndarray) -> float:
     on MNIST (:data:`MNIST_STROKE`) and on drawings, so they are compared like with like.
 
     >>> round(stroke_width(np.pad(np.ones((40, 4), bool), 2)), 1)
-    3.9
+    3.8
     """
     area = int(mask.sum())
     if area == 0:
