@@ -2,15 +2,23 @@
 
 import streamlit as st
 
-from ui.nav import HOME, LESSONS
-from ui.train_runtime import keep_keras_state
+try:  # these read the settings (cnn_core.config: limits, the instructor's file) once, at start
+    from ui import share
+    from ui.nav import HOME, lessons
+    from ui.train_runtime import keep_keras_state
+except SystemExit as mistake:  # cnn_core.config.ConfigExit: one sentence instead of the app
+    st.error(str(mistake), icon=":material/settings_alert:")
+    st.stop()
 
 st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
 # Visitors' trainings run in background threads while any page reruns: stop Streamlit from
 # resetting Keras and forcing a full collection after every rerun (see ui/train_runtime.py).
 keep_keras_state()
+# A share link (?share=…) works whichever page it opens: read it once per visit, before the page.
+share.restore_from_link()
+share.show_link_message()
 
 pages = [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, default=True)] + [
-    st.Page(lesson.path, title=lesson.title, icon=lesson.icon) for lesson in LESSONS
+    st.Page(lesson.path, title=lesson.title, icon=lesson.icon) for lesson in lessons()
 ]
 st.navigation(pages).run()

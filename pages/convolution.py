@@ -16,9 +16,11 @@ from cnn_core import conv_math as cm
 from cnn_core.config import LIMITS
 from cnn_core.data import load_mnist
 from cnn_core.shapes import ledger, shape_text
+from cnn_core.share import MAX_SETTING_TEXT_CHARS
 from cnn_core.spec import Conv2D, Flatten, MaxPooling2D, Spec
+from ui import share
 from ui.conv_charts import grid_figure, map_picture, strip_figure
-from ui.conv_widgets import grid_editor, resize_cells, set_cells, stepper
+from ui.conv_widgets import current_cells, grid_editor, resize_cells, set_cells, stepper
 
 IMAGE, KERNEL = "conv_image", "conv_kernel"  # the two editable grids
 DEFAULT_EXAMPLE = "edge_6x6"
@@ -31,6 +33,9 @@ STATIC = {"displayModeBar": False, "staticPlot": True}  # pictures, not plots to
 REAL_FILTERS = ["vertical_edge", "horizontal_edge", "sobel_x", "sobel_y", "blur", "sharpen"]
 YOUR_FILTER = "yours"
 PHOTO_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
+POOL_MODES = ["max", "average"]
+POOL_PADDINGS = ["valid", "same"]
+MAX_POOL = 4  # pooling window and stride, per side: the maps here are at most 12×12
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,6 +107,95 @@ def init_state() -> None:
     }
     for key, value in defaults.items():
         state.setdefault(key, value)
+
+
+# --------------------------------------------------------------------------------------------
+# Share links: the example, the grids as typed (when they fit in a link), and every setting
+# --------------------------------------------------------------------------------------------
+
+GRID_SETTINGS = {IMAGE: "conv_image_grid", KERNEL: "conv_kernel_grid"}  # link key per grid
+
+
+def grid_text(cells: list[list[str]]) -> str | None:
+    """A grid as link text, "3 1 1;1 0 7", or None when it does not fit in a link or has a cell
+    that is not a number (then the link carries the example's name instead)."""
+    rows = [["".join(cell.split()) for cell in row] for row in cells]
+    try:
+        cm.parse_grid(rows)
+    except cm.ConvMathError:
+        return None
+    text = ";".join(" ".join(row) for row in rows)
+    return text if len(text) <= MAX_SETTING_TEXT_CHARS else None
+
+
+def grid_validator(name: str, max_side: int) -> share.Validator:
+    """Accept link text for a grid of numbers at most ``max_side`` a side; returns the cells."""
+
+    def validate(value: object) -> list[list[str]]:
+        if not isinstance(value, str):
+            raise ValueError(f"it must be the {name}'s rows of numbers.")
+        rows = [row.split() for row in value.split(";")]
+        try:
+            cm.parse_grid(rows, name, max_side)
+        except cm.ConvMathError as err:
+            raise ValueError(" ".join(err.problems)) from None
+        return rows
+
+    return validate
+
+
+def apply_link() -> None:
+    """A share link's example, grids and settings, before any widget is drawn."""
+    if share.apply_link_settings({"conv_example": share.one_of(list(cm.EXAMPLES))}):
+        load_example()  # its grids and settings; the link's own values go on top
+    restored = share.apply_link_settings(
+        {
+            GRID_SETTINGS[IMAGE]: grid_validator("image", LIMITS.max_grid_side),
+            GRID_SETTINGS[KERNEL]: grid_validator("filter", LIMITS.max_kernel_side),
+            "conv_stride": share.whole_number(1, LIMITS.max_grid_side),
+            "conv_padding": share.one_of(list(PADDING_LABELS)),
+            "conv_pad_amount": share.whole_number(0, LIMITS.max_grid_padding),
+            "conv_bias": share.number(-1e6, 1e6),
+            "conv_normalised": share.yes_no,
+            "conv_pool_mode": share.one_of(POOL_MODES),
+            "conv_pool_size": share.whole_number(1, MAX_POOL),
+            "conv_pool_stride": share.whole_number(1, MAX_POOL),
+            "conv_pool_padding": share.one_of(POOL_PADDINGS),
+        }
+    )
+    for grid, key in GRID_SETTINGS.items():
+        if key in restored:
+            cells = st.session_state.pop(key)
+            set_cells(grid, cells)
+            st.session_state[f"{grid}_rows"], st.session_state[f"{grid}_cols"] = (
+                len(cells),
+                len(cells[0]),
+            )
+
+
+def update_link() -> str | None:
+    """Make the address bar this page's share link; returns its token."""
+    state = st.session_state
+    return share.update_link(
+        {
+            "conv_example": state["conv_example"],
+            **{key: grid_text(current_cells(grid)) for grid, key in GRID_SETTINGS.items()},
+            **{
+                key: state.get(key)
+                for key in (
+                    "conv_stride",
+                    "conv_padding",
+                    "conv_pad_amount",
+                    "conv_bias",
+                    "conv_normalised",
+                    "conv_pool_mode",
+                    "conv_pool_size",
+                    "conv_pool_stride",
+                    "conv_pool_padding",
+                )
+            },
+        }
+    )
 
 
 def padding_choice() -> cm.Padding:
@@ -428,14 +522,14 @@ def relu_and_pooling(result: cm.ConvResult) -> None:
     mode_col, size_col, stride_col, pad_col = st.columns(4)
     mode_col.radio(
         "Pooling",
-        ["max", "average"],
+        POOL_MODES,
         format_func=str.capitalize,
         key="conv_pool_mode",
         horizontal=True,
     )
-    size_col.number_input("Window", 1, 4, key="conv_pool_size")
-    stride_col.number_input("Stride", 1, 4, key="conv_pool_stride")
-    pad_col.radio("Padding", ["valid", "same"], key="conv_pool_padding", horizontal=True)
+    size_col.number_input("Window", 1, MAX_POOL, key="conv_pool_size")
+    stride_col.number_input("Stride", 1, MAX_POOL, key="conv_pool_stride")
+    pad_col.radio("Padding", POOL_PADDINGS, key="conv_pool_padding", horizontal=True)
     size = int(st.session_state["conv_pool_size"])
     stride = int(st.session_state["conv_pool_stride"])
     padding = st.session_state["conv_pool_padding"]
@@ -772,6 +866,9 @@ def real_image(kernel: np.ndarray | None) -> None:
 # --------------------------------------------------------------------------------------------
 
 init_state()
+share.restore_from_link()  # app.py does it first; again for a page run on its own
+share.show_link_message()
+apply_link()
 st.title("Convolution, step by step")
 st.markdown(
     "A convolutional layer slides small filters over an image and, at every position, multiplies "
@@ -781,6 +878,7 @@ st.markdown(
 )
 
 conv_result, grid_problems = image_and_filter()
+share_box = st.container()  # filled at the end, once every setting of this run is known
 if conv_result is not None:
     sliding(conv_result)
     your_turn(conv_result)
@@ -792,3 +890,11 @@ else:
 depth()
 flatten()
 real_image(conv_result.kernel[:, :, 0, 0] if conv_result is not None else None)
+
+with share_box, st.expander("Share this page", icon=":material/share:"):
+    st.caption(
+        "This link opens this page with these grids (or the example, if a grid is too large to "
+        "fit in a link), stride, padding, bias and pooling: send it to a class, and everyone "
+        "starts from the same numbers."
+    )
+    share.show_share_link(update_link())

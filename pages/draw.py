@@ -26,6 +26,7 @@ from cnn_core.classify import (
 from cnn_core.config import LIMITS
 from cnn_core.presets import get_preset
 from cnn_core.shapes import fmt, shape_text
+from ui import share
 from ui.draw_charts import (
     PLOT_CONFIG,
     enlarge,
@@ -34,7 +35,7 @@ from ui.draw_charts import (
     probability_chart,
     vector_chart,
 )
-from ui.nav import LESSONS
+from ui.nav import lessons
 from ui.state import trained_runs
 
 TRAIN_PAGE = "pages/train.py"
@@ -43,6 +44,8 @@ DEFAULT_PEN = 22  # a digit drawn ~200 px tall with this pen comes out with MNIS
 SOURCE_BUNDLED = "Pretrained (bundled)"
 SOURCE_SESSION = "Trained in this session"
 SOURCE_UPLOAD = "Upload a .keras file"
+SOURCES = [SOURCE_BUNDLED, SOURCE_SESSION, SOURCE_UPLOAD]
+PEN_WIDTHS = (6, 40)  # the pen slider's range, in canvas pixels
 UPLOAD_KEY = "draw_uploaded_model"  # {"digest", "name", "classifier" | None, "error" | None}
 SESSION_MODELS_KEY = "draw_session_models"  # id(model) → Classifier, made once per run
 EMPTY_MESSAGE = "The canvas is empty: draw a digit on the black square."
@@ -112,7 +115,7 @@ def _session_classifier() -> Classifier | None:
             "You have not trained a model in this session yet; meanwhile the pretrained one "
             "is used."
         )
-        if any(lesson.path == TRAIN_PAGE for lesson in LESSONS):
+        if any(lesson.path == TRAIN_PAGE for lesson in lessons()):
             st.page_link(
                 TRAIN_PAGE, label="Train one on the Train page", icon=":material/model_training:"
             )
@@ -147,7 +150,7 @@ def choose_model() -> Classifier | None:
     """The model picker; returns the classifier to use (the bundled one as the fallback)."""
     source = st.radio(
         "Model",
-        [SOURCE_BUNDLED, SOURCE_SESSION, SOURCE_UPLOAD],
+        SOURCES,
         horizontal=True,
         key="draw_model_source",
         label_visibility="collapsed",
@@ -347,6 +350,12 @@ def show_result(result: Classification, classifier: Classifier, with_path: bool 
 # --------------------------------------------------------------------------------------------
 
 
+# A share link carries the pen and the kind of model, never a drawing or a model itself.
+share.restore_from_link()  # app.py does it first; again for a page run on its own
+share.show_link_message()
+share.apply_link_settings(
+    {"draw_pen_width": share.whole_number(*PEN_WIDTHS), "draw_model_source": share.one_of(SOURCES)}
+)
 st.title("Draw & classify")
 st.markdown(
     "Draw a digit and a trained CNN reads it. Your drawing is first turned into an MNIST-style "
@@ -359,6 +368,12 @@ with st.container(border=True):
     if classifier is not None:
         describe_model(classifier)
 
+share_token = share.update_link(
+    {
+        "draw_model_source": st.session_state.get("draw_model_source"),
+        "draw_pen_width": st.session_state.get("draw_pen_width", DEFAULT_PEN),
+    }
+)
 if classifier is None:
     st.stop()
 
@@ -387,7 +402,7 @@ with draw_tab:
             return_image_data=True,
             key="draw_canvas",
         )
-        st.slider("Pen width", 6, 40, DEFAULT_PEN, key="draw_pen_width")
+        st.slider("Pen width", *PEN_WIDTHS, DEFAULT_PEN, key="draw_pen_width")
         st.caption("Draw one digit, white on black like MNIST. The bin icon clears the canvas.")
     drawing = canvas.image_data
     if drawing is None:
@@ -438,3 +453,10 @@ with file_tab:
             )
             from_file = classifier.classify(image, with_layers=with_path)
             show_result(from_file, classifier, with_path=with_path)
+
+with st.expander("Share this page", icon=":material/share:"):
+    st.caption(
+        "This link opens this page with the same kind of model and pen width. Drawings, "
+        "uploads and trained models stay with you: each visitor draws and trains their own."
+    )
+    share.show_share_link(share_token)

@@ -28,7 +28,7 @@ from cnn_core.exercises import (
     parse_set,
 )
 from ui import share
-from ui.nav import LESSONS
+from ui.nav import lessons
 from ui.state import trained_runs
 
 ANSWER_KEY = "exercises_answer_{}"  # one widget per question number
@@ -38,7 +38,7 @@ MAX_ANSWER_CHARS = 200  # the longest answer (a 3×3 pooled grid) is about 40 ch
 
 def lesson_link(path: str, label: str) -> None:
     """A link to another lesson, when that lesson is in the app."""
-    lesson = next((lesson for lesson in LESSONS if lesson.path == path), None)
+    lesson = next((lesson for lesson in lessons() if lesson.path == path), None)
     if lesson is not None:
         st.page_link(lesson.path, label=label, icon=lesson.icon)
 

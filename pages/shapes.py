@@ -26,6 +26,7 @@ from cnn_core.shapes import (
     shape_text,
 )
 from cnn_core.spec import LAYER_TYPES, NEW_LAYER_DEFAULTS, Spec, SpecError, layer_from_dict
+from ui import share
 from ui.layer_form import layer_form
 from ui.state import get_spec, set_spec
 
@@ -339,7 +340,12 @@ st.caption(
     "is shared with the Train and Draw pages."
 )
 
-spec = get_spec()
+share.restore_from_link()  # app.py does it first; again for a page run on its own
+share.show_link_message()
+spec = get_spec()  # a share link's design, if this visit came with one
+share.apply_link_settings(
+    {SELECTED_KEY: share.whole_number(0, len(spec.layers) - 1), "shapes_quiz": share.yes_no}
+)
 message = st.session_state.pop(MESSAGE_KEY, None)
 if message:
     (st.error if message.startswith("error:") else st.toast)(message.removeprefix("error:"))
@@ -616,3 +622,13 @@ with details:
             "gives `13·13·32 = 5,408` values. Keras flattens channels-last: the 32 values of pixel (0, 0) "
             "come first."
         )
+
+# ----- the share link: the design itself, the selected layer and quiz mode -----
+share_token = share.update_link({SELECTED_KEY: int(selected), "shapes_quiz": bool(quiz_mode)})
+with editor, st.expander("Share this page", icon=":material/share:"):
+    st.caption(
+        "This link opens this design on the Shapes page (and on the Train page under “My "
+        "design”), with the same layer selected and quiz mode as it is now. Hand it to a class "
+        "with quiz mode on, and each learner works out the hidden numbers."
+    )
+    share.show_share_link(share_token)

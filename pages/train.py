@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from cnn_core.augment import FLIP_WARNING, FLIPS, Augmentation
-from cnn_core.config import LIMITS
+from cnn_core.config import BATCH_SIZES, LIMITS
 from cnn_core.data import (
     DATASETS,
     DataError,
@@ -35,7 +35,7 @@ from cnn_core.training import (
     describe_layers,
     fit_problems,
 )
-from ui import state
+from ui import controls, share, state
 from ui.train_charts import counts_figure, curves_figure, mosaic
 from ui.train_results import show_failure, show_results
 from ui.train_runtime import keep_keras_state
@@ -56,6 +56,31 @@ st.markdown(
 ZIP_OPTION = "zip"
 LIVE_REDRAW_SECONDS = 1.0
 SHAPES_OPTION = "shapes"
+# The settings a share link carries and an instructor may lock or hide (cnn_core.config.CONTROLS
+# checks their values, for both).
+SETTINGS = (
+    "train_dataset",
+    "train_samples",
+    "train_val_split",
+    "train_arch",
+    "train_epochs",
+    "train_batch_size",
+    "train_optimizer",
+    "train_learning_rate",
+    "train_schedule",
+    "train_seed",
+    "train_aug_shift",
+    "train_aug_rotation",
+    "train_aug_zoom",
+    "train_aug_flip",
+)
+AUGMENTATION = ("train_aug_shift", "train_aug_rotation", "train_aug_zoom", "train_aug_flip")
+
+# Before any widget: a share link's values (checked like an instructor's), then locks win.
+# (app.py reads the link too; this page reads it itself when Streamlit runs it on its own.)
+share.restore_from_link()
+share.show_link_message()
+share.apply_link_settings(controls.link_validators(SETTINGS))
 
 
 @st.cache_resource(show_spinner="Loading the data set…")
@@ -90,14 +115,16 @@ def zip_dataset(upload, size: int, color: str) -> Dataset:
 # --------------------------------------------------------------------------------------------
 
 st.header("1 · Data", divider="gray")
-data_names = [*DATASETS, ZIP_OPTION]
+data_names = [name for name in [*DATASETS, ZIP_OPTION] if name in LIMITS.datasets]
 data_col, size_col = st.columns([2, 3])
 with data_col:
-    choice = st.selectbox(
+    choice = controls.widget(
+        st.selectbox,
         "Data set",
         data_names,
         format_func=lambda n: DATASETS[n].title if n in DATASETS else "Your images (.zip)",
         key="train_dataset",
+        default=data_names[0],
     )
     if choice in DATASETS:
         st.caption(DATASETS[choice].description)
@@ -143,16 +170,20 @@ if dataset is not None:
         st.session_state["train_samples"] = limit
     with size_col:
         c1, c2 = st.columns(2)
-        train_samples = c1.number_input(
+        train_samples = controls.widget(
+            c1.number_input,
             f"Training images (of {available:,})",
             min_value=min(100, limit),
             max_value=limit,
             value=limit,
             step=1000 if limit >= 5000 else 10,
             key="train_samples",
+            default=limit,
+            fit=lambda locked: min(locked, limit),  # an instructor's number, on a smaller set
             help="A random subset: fewer images train faster but learn less.",
         )
-        validation_split = c2.slider(
+        validation_split = controls.widget(
+            c2.slider,
             "Held out for validation",
             0.0,
             0.5,
@@ -160,10 +191,11 @@ if dataset is not None:
             0.05,
             format="%.2f",
             key="train_val_split",
+            default=DEFAULTS.validation_split,
             help="This fraction of the training images is never trained on; after each epoch "
             "the network is scored on it.",
         )
-        seed_for_split = int(st.session_state.get("train_seed", DEFAULTS.seed))
+        seed_for_split = int(controls.current("train_seed", DEFAULTS.seed))
         try:
             train_index, val_index = split_indices(
                 available, int(train_samples), validation_split, seed_for_split
@@ -204,12 +236,14 @@ st.header("2 · Network", divider="gray")
 arch_names = [*PRESETS, SHAPES_OPTION]
 arch_col, info_col = st.columns([2, 3])
 with arch_col:
-    arch = st.selectbox(
+    arch = controls.widget(
+        st.selectbox,
         "Architecture",
         arch_names,
         index=arch_names.index(DEFAULT_PRESET),
         format_func=lambda n: PRESETS[n].title if n in PRESETS else "My design (Shapes page)",
         key="train_arch",
+        default=DEFAULT_PRESET,
     )
 spec = None
 title = "My design"
@@ -267,56 +301,81 @@ if spec_problems:
 
 st.header("3 · How to train", divider="gray")
 c1, c2, c3, c4, c5, c6 = st.columns(6)
-epochs = c1.number_input(
-    "Epochs", 1, LIMITS.max_epochs, min(DEFAULTS.epochs, LIMITS.max_epochs), key="train_epochs",
-    help="Passes over the training images.",
+default_epochs = min(DEFAULTS.epochs, LIMITS.max_epochs)
+epochs = controls.widget(
+    c1.number_input, "Epochs", 1, LIMITS.max_epochs, default_epochs, key="train_epochs",
+    default=default_epochs, help="Passes over the training images.",
 )  # fmt: skip
-batch_sizes = [b for b in (16, 32, 64, 128, 256, 512, 1024) if b <= LIMITS.max_batch_size]
-batch_size = c2.selectbox(
-    "Batch size", batch_sizes, index=batch_sizes.index(DEFAULTS.batch_size), key="train_batch_size",
+batch_sizes = [b for b in BATCH_SIZES if b <= LIMITS.max_batch_size]
+default_batch = DEFAULTS.batch_size if DEFAULTS.batch_size in batch_sizes else batch_sizes[-1]
+batch_size = controls.widget(
+    c2.selectbox, "Batch size", batch_sizes, index=batch_sizes.index(default_batch),
+    key="train_batch_size", default=default_batch,
     help="Images per weight update. Larger batches are faster per image on a CPU.",
 )  # fmt: skip
-optimizer = c3.selectbox(
-    "Optimiser", OPTIMIZERS, index=OPTIMIZERS.index(DEFAULTS.optimizer), key="train_optimizer",
+optimizer = controls.widget(
+    c3.selectbox, "Optimiser", OPTIMIZERS, index=OPTIMIZERS.index(DEFAULTS.optimizer),
+    key="train_optimizer", default=DEFAULTS.optimizer,
     format_func=lambda o: {"adam": "Adam", "sgd": "SGD + momentum", "rmsprop": "RMSprop"}[o],
 )  # fmt: skip
-learning_rate = c4.number_input(
-    "Learning rate", 0.00001, 1.0, DEFAULTS.learning_rate, format="%.4f", step=0.0005,
-    key="train_learning_rate", help="How big each step is. Too big: the loss jumps about; too "
-    "small: it hardly falls.",
+learning_rate = controls.widget(
+    c4.number_input, "Learning rate", 0.00001, 1.0, DEFAULTS.learning_rate, format="%.4f",
+    step=0.0005, key="train_learning_rate", default=DEFAULTS.learning_rate,
+    help="How big each step is. Too big: the loss jumps about; too small: it hardly falls.",
 )  # fmt: skip
-schedule = c5.selectbox(
-    "Schedule", SCHEDULES, index=SCHEDULES.index(DEFAULTS.schedule), key="train_schedule",
+schedule = controls.widget(
+    c5.selectbox, "Schedule", SCHEDULES, index=SCHEDULES.index(DEFAULTS.schedule),
+    key="train_schedule", default=DEFAULTS.schedule,
     format_func=lambda s: {"cosine": "Warm-up + cosine", "constant": "Constant"}[s],
     help="Warm-up + cosine: the rate climbs over the first 10 % of steps, then glides to zero, "
     "so the last epoch fine-tunes.",
 )  # fmt: skip
-seed = c6.number_input(
-    "Random seed", 0, 2**31 - 1, DEFAULTS.seed, key="train_seed",
+seed = controls.widget(
+    c6.number_input, "Random seed", 0, 2**31 - 1, DEFAULTS.seed, key="train_seed",
+    default=DEFAULTS.seed,
     help="Same seed, same settings → the same split, starting weights, batches and curves.",
 )  # fmt: skip
 
-with st.expander("Data augmentation: show the network slightly changed images", expanded=False):
-    st.caption(
-        "Each training batch is randomly shifted, turned, zoomed or mirrored (Keras preprocessing "
-        "layers, only while training; validation and test images are never changed). The network "
-        "learns that these changes do not change the answer."
+# An instructor may hide every augmentation control: then the section goes, and the locked (or
+# default, no) augmentation is used.
+augment_box = (
+    st.expander("Data augmentation: show the network slightly changed images", expanded=False)
+    if any(controls.shown(key) for key in AUGMENTATION)
+    else st.container()
+)
+with augment_box:
+    shown_augmentation = any(controls.shown(key) for key in AUGMENTATION)
+    if shown_augmentation:
+        st.caption(
+            "Each training batch is randomly shifted, turned, zoomed or mirrored (Keras "
+            "preprocessing layers, only while training; validation and test images are never "
+            "changed). The network learns that these changes do not change the answer."
+        )
+    a1, a2, a3, a4 = st.columns(4) if shown_augmentation else [st.container()] * 4
+    shift = controls.widget(
+        a1.slider, "Shift (fraction of size)", 0.0, 0.3, 0.0, 0.05, key="train_aug_shift",
+        default=0.0,
+    )  # fmt: skip
+    rotation = controls.widget(
+        a2.slider, "Rotation (degrees)", 0, 45, 0, 5, key="train_aug_rotation", default=0
     )
-    a1, a2, a3, a4 = st.columns(4)
-    shift = a1.slider("Shift (fraction of size)", 0.0, 0.3, 0.0, 0.05, key="train_aug_shift")
-    rotation = a2.slider("Rotation (degrees)", 0, 45, 0, 5, key="train_aug_rotation")
-    zoom = a3.slider("Zoom (fraction)", 0.0, 0.3, 0.0, 0.05, key="train_aug_zoom")
+    zoom = controls.widget(
+        a3.slider, "Zoom (fraction)", 0.0, 0.3, 0.0, 0.05, key="train_aug_zoom", default=0.0
+    )
     flip_names = {
         "none": "No mirroring",
         "horizontal": "Left ↔ right",
         "vertical": "Upside down",
         "horizontal_and_vertical": "Both",
     }
-    flip = a4.selectbox("Mirror", FLIPS, key="train_aug_flip", format_func=flip_names.get)
+    flip = controls.widget(
+        a4.selectbox, "Mirror", FLIPS, key="train_aug_flip", default="none",
+        format_func=flip_names.get,
+    )  # fmt: skip
     augmentation = Augmentation(shift=shift, rotation=rotation, zoom=zoom, flip=flip)
-    if flip != "none":
+    if flip != "none" and controls.shown("train_aug_flip"):
         st.warning(FLIP_WARNING)
-    if augmentation.active and dataset is not None:
+    if augmentation.active and dataset is not None and shown_augmentation:
         from cnn_core.augment import augmented_samples
 
         sample = np.asarray(
@@ -344,6 +403,36 @@ config = TrainingConfig(
 config_problems = config.problems()
 for problem in config_problems:
     st.error(problem)
+
+# The address bar becomes this page's share link. "All the images" stays out of it: the number
+# depends on the data set and on the server's limit, and the default means "all" everywhere.
+all_images = dataset is None or int(train_samples) == min(
+    len(dataset.y_train), LIMITS.max_train_samples
+)
+share_token = share.update_link(
+    {
+        "train_dataset": choice,
+        "train_samples": None if all_images else int(train_samples),
+        "train_val_split": float(validation_split) if dataset is not None else None,
+        "train_arch": arch,
+        "train_epochs": int(epochs),
+        "train_batch_size": int(batch_size),
+        "train_optimizer": optimizer,
+        "train_learning_rate": float(learning_rate),
+        "train_schedule": schedule,
+        "train_seed": int(seed),
+        "train_aug_shift": float(shift),
+        "train_aug_rotation": int(rotation),
+        "train_aug_zoom": float(zoom),
+        "train_aug_flip": flip,
+    }
+)
+with st.expander("Share this page", icon=":material/share:"):
+    st.caption(
+        "This link opens the Train page with these settings (data set, network, and how to "
+        "train), and your design from the Shapes page: send it to someone, or to a whole class."
+    )
+    share.show_share_link(share_token)
 
 # --------------------------------------------------------------------------------------------
 # 4. Training (live)

@@ -195,7 +195,7 @@ def test_your_turn_checks_the_answer(at):
 
     run(at.text_input(key="conv_quiz_answer").set_value("4"))
     assert "Not quite: you wrote 4" in at.error[0].value
-    assert at.expander[0].label == "Show the worked sum"
+    assert "Show the worked sum" in [e.label for e in at.expander]
     run(at.text_input(key="conv_quiz_answer").set_value("two"))
     assert "'two' is not a number" in at.warning[0].value
     run(at.text_input(key="conv_quiz_answer").set_value("−2"))

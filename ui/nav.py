@@ -1,8 +1,15 @@
-"""The pages of the app, in learning order. app.py registers them; the Home page links them."""
+"""The pages of the app, in learning order. app.py registers them; the Home page links them.
+
+An instructor can hide lessons (``[hidden] pages`` in the settings file, by file stem): app.py
+and the pages use :func:`lessons`, the ones this server shows. ``LESSONS`` lists them all.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from cnn_core import config
 
 
 @dataclass(frozen=True)
@@ -11,6 +18,11 @@ class Lesson:
     title: str
     icon: str  # a Material icon, shown in the sidebar and on the Home page
     blurb: str  # one sentence on the Home page: what the learner does there
+
+    @property
+    def name(self) -> str:
+        """The page's name in settings files and addresses: its file stem, e.g. "train"."""
+        return Path(self.path).stem
 
 
 HOME = Lesson("pages/home.py", "Home", ":material/home:", "What a CNN is, in one screen.")
@@ -53,3 +65,10 @@ LESSONS: list[Lesson] = [
         "by hand, with worked solutions, and a training challenge.",
     ),
 ]
+
+
+def lessons() -> list[Lesson]:
+    """The lessons this server shows, in learning order: all but the ones the instructor hid.
+    Reads ``cnn_core.config.SETTINGS`` when called (tests swap it)."""
+    hidden = config.SETTINGS.hidden_pages
+    return [lesson for lesson in LESSONS if lesson.name not in hidden]

@@ -26,6 +26,7 @@ from typing import Any
 import streamlit as st
 
 from cnn_core.share import QUERY_KEY, SharedState, ShareError, decode, encode
+from ui import controls
 from ui.state import get_spec, set_spec
 
 Validator = Callable[[Any], Any]
@@ -71,6 +72,7 @@ def apply_link_settings(validators: Mapping[str, Validator]) -> list[str]:
     the clean value, or raising ValueError with the reason).
 
     Returns the keys that were restored. A rejected value is reported with st.warning and dropped.
+    A value for a control the instructor locked or hid is dropped quietly: the instructor wins.
     """
     pending: dict[str, Any] = st.session_state.get(_PENDING) or {}
     restored = []
@@ -78,6 +80,8 @@ def apply_link_settings(validators: Mapping[str, Validator]) -> list[str]:
         if key not in pending:
             continue
         raw = pending.pop(key)
+        if controls.overridden(key):
+            continue
         try:
             st.session_state[key] = validate(raw)
         except (ValueError, TypeError) as err:
@@ -95,11 +99,18 @@ def update_link(settings: Mapping[str, Any], *, with_spec: bool = True) -> str |
     """Make the address bar this visit's share link: the design (when ``with_spec``), these
     settings, the other pages' last settings, and any link settings not yet applied.
 
+    A setting whose value is None is left out of the link (e.g. one at a default that depends on
+    the server, or one the page does not show now).
+
     Returns the token, or None when the design cannot travel in a link (the link is then removed
     rather than left pointing at an older design).
     """
     current: dict[str, Any] = st.session_state.setdefault(_CURRENT, {})
-    current.update(settings)
+    for key, value in settings.items():
+        if value is None:
+            current.pop(key, None)
+        else:
+            current[key] = value
     everything = {**(st.session_state.get(_PENDING) or {}), **current}
     try:
         token = encode(get_spec() if with_spec else None, everything)
