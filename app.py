@@ -7,7 +7,7 @@ try:  # these read the settings (cnn_core.config: limits, the instructor's file)
     from ui.nav import HOME, lessons
     from ui.train_runtime import keep_keras_state
 except SystemExit as mistake:  # cnn_core.config.ConfigExit: one sentence instead of the app
-    st.error(str(mistake), icon=":material/settings_alert:")
+    st.error(str(mistake), icon=":material/error:")
     st.stop()
 
 st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")

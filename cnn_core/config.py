@@ -132,12 +132,15 @@ class ConfigError(ValueError):
     """A mistake in the settings: one sentence that names the file (or variable) and the key."""
 
 
-class ConfigExit(SystemExit):
+class ConfigExit(SystemExit, Exception):
     """Stops any program that imports CNN Lab with settings that have a mistake.
 
     Its exit status is 2, the command line's status for bad input. Python prints nothing for a
-    numeric status, so the sentence is written to standard error before this is raised; app.py
-    catches it and shows the sentence in the page instead of the app.
+    numeric status, so the sentence is written to standard error before this is raised. app.py
+    catches it and shows the sentence in the page instead of the app. It is an Exception too, so
+    that a page Streamlit runs on its own (a deep link, the first request to a fresh server)
+    reports it in the page like any error, where a bare SystemExit would end Streamlit's script
+    thread silently and leave the visitor waiting.
     """
 
     def __init__(self, message: str) -> None:

@@ -169,7 +169,7 @@ if dataset is not None:
     if st.session_state.get("train_samples", 0) > limit:  # a smaller data set was chosen
         st.session_state["train_samples"] = limit
     with size_col:
-        c1, c2 = st.columns(2)
+        c1, c2 = controls.columns(["train_samples", "train_val_split"])
         train_samples = controls.widget(
             c1.number_input,
             f"Training images (of {available:,})",
@@ -300,7 +300,16 @@ if spec_problems:
 # --------------------------------------------------------------------------------------------
 
 st.header("3 · How to train", divider="gray")
-c1, c2, c3, c4, c5, c6 = st.columns(6)
+c1, c2, c3, c4, c5, c6 = controls.columns(
+    [
+        "train_epochs",
+        "train_batch_size",
+        "train_optimizer",
+        "train_learning_rate",
+        "train_schedule",
+        "train_seed",
+    ]
+)
 default_epochs = min(DEFAULTS.epochs, LIMITS.max_epochs)
 epochs = controls.widget(
     c1.number_input, "Epochs", 1, LIMITS.max_epochs, default_epochs, key="train_epochs",
@@ -351,7 +360,7 @@ with augment_box:
             "preprocessing layers, only while training; validation and test images are never "
             "changed). The network learns that these changes do not change the answer."
         )
-    a1, a2, a3, a4 = st.columns(4) if shown_augmentation else [st.container()] * 4
+    a1, a2, a3, a4 = controls.columns(AUGMENTATION)
     shift = controls.widget(
         a1.slider, "Shift (fraction of size)", 0.0, 0.3, 0.0, 0.05, key="train_aug_shift",
         default=0.0,

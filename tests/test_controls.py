@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -269,6 +270,13 @@ def test_every_lockable_control_is_a_train_page_widget_with_the_same_values():
         else:
             assert (widget.min, widget.max) == control.bounds(limits), key
         assert control.check(widget.value, limits) == widget.value, key  # the default passes
+
+
+def test_the_instructors_guide_documents_every_limit_control_and_page():
+    guide = (ROOT / "docs" / "instructors.md").read_text(encoding="utf-8")
+    names = [f.name for f in fields(config.Limits)] + list(CONTROLS) + list(PAGE_NAMES)
+    missing = [name for name in names if f"`{name}`" not in guide]
+    assert not missing, f"docs/instructors.md does not mention {missing}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ the settings with ``monkeypatch.setattr(config, "SETTINGS", …)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import streamlit as st
@@ -82,6 +82,15 @@ def widget(
     # ``column.number_input`` is bound to its column: the caption goes under the widget there.
     getattr(draw, "__self__", st).caption(LOCKED_NOTE)
     return value
+
+
+def columns(keys: Sequence[str]) -> list[Any]:
+    """Side-by-side columns for these controls, one per control that is shown, so that a hidden
+    control leaves no gap. Returns one container per key, in order (a hidden control's is
+    ``st`` itself: :func:`widget` never draws there)."""
+    shown_keys = [key for key in keys if shown(key)]
+    placed = dict(zip(shown_keys, st.columns(len(shown_keys)) if shown_keys else [], strict=True))
+    return [placed.get(key, st) for key in keys]
 
 
 def link_validators(keys: Iterable[str]) -> dict[str, Callable[[Any], Any]]:
