@@ -7,6 +7,7 @@ never skips them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.helpers import new_visitor
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CNN_LAB_CHROMIUM", "/usr/bin/chromium")
@@ -44,12 +47,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory) -> Iterator[str]:
-    """Start the app once for the whole browser session; yield its URL."""
+@contextlib.contextmanager
+def serve_app(log_dir: Path, **env: str) -> Iterator[str]:
+    """Run `streamlit run app.py` on a free port until the block ends; yield its URL.
+
+    ``env`` is added to this process's environment, e.g. ``CNN_LAB_PROFILE="hosted"`` for a
+    server with the hosted limits (cnn_core.config reads them once, at start-up).
+    """
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log_path = log_dir / "server.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             [
@@ -70,7 +76,7 @@ def app_url(tmp_path_factory) -> Iterator[str]:
                 "none",
             ],
             cwd=ROOT,
-            env=env,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -94,6 +100,37 @@ def app_url(tmp_path_factory) -> Iterator[str]:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory) -> Iterator[str]:
+    """The app with the default (local) limits, started once for the whole browser session."""
+    with serve_app(tmp_path_factory.mktemp("streamlit")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def local_app_url(request, tmp_path_factory) -> Iterator[str]:
+    """A server with the plain local profile (two trainings at once, no instructor's file): the
+    session's own server when the tests run that way, else one started for this module."""
+    from cnn_core.config import CONFIG_ENV, PROFILE
+
+    if PROFILE == "local" and not os.environ.get(CONFIG_ENV, "").strip():
+        yield request.getfixturevalue("app_url")
+        return
+    log_dir = tmp_path_factory.mktemp("streamlit-local")
+    with serve_app(log_dir, CNN_LAB_PROFILE="local", CNN_LAB_CONFIG="") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def hosted_app_url(tmp_path_factory) -> Iterator[str]:
+    """A second server with the plain hosted profile (one training at a time, …; no
+    instructor's file), for the tests of one module only: it stops when they are done."""
+    log_dir = tmp_path_factory.mktemp("streamlit-hosted")
+    with serve_app(log_dir, CNN_LAB_PROFILE="hosted", CNN_LAB_CONFIG="") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -116,8 +153,6 @@ def browser():
 @pytest.fixture
 def page(browser):
     """A fresh browser context (its own Streamlit session) and page for each test."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
+    page = new_visitor(browser)
     yield page
-    context.close()
+    page.context.close()
