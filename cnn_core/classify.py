@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -363,6 +364,11 @@ def _check_archive(path: Path, name: str) -> None:
             'load it in Keras and save it again with model.save("model.keras").'
         )
     if not zipfile.is_zipfile(path):
+        if head.startswith(b"PK\x03\x04"):  # a zip's first member, but no table of contents
+            raise ModelError(
+                f"{name} is a damaged or incomplete .keras file (the end of its zip archive is "
+                "missing): download or save it again."
+            )
         raise ModelError(
             f"{name} is not a Keras model file: a .keras file is a zip archive made by "
             'model.save("model.keras"), and this one is not (damaged, or another kind of file).'
@@ -384,6 +390,35 @@ def _check_archive(path: Path, name: str) -> None:
             f"{name} unpacks to {unpacked / 1024 / 1024:.0f} MB; CNN Lab refuses archives that "
             f"large (the limit is {MAX_UNPACKED_FACTOR * LIMITS.max_upload_mb} MB)."
         )
+    _check_members_unpack_as_declared(path, name)
+
+
+def _check_members_unpack_as_declared(path: Path, name: str) -> None:
+    """Inflate every member a megabyte at a time, before Keras reads any of them.
+
+    Keras reads a member whole, and ``ZipFile.read`` inflates all of a member's compressed bytes
+    in one call before cutting the result to the size its header declares: a 1 MB .keras whose
+    header understates a member's size made 2 GB of memory that way. Read in steps, the output
+    never exceeds the declared sizes (checked above), and such a lie fails the CRC check here.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                with archive.open(member) as stream:
+                    while stream.read(1 << 20):
+                        pass
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as err:
+        raise ModelError(f"{name} is a damaged zip archive ({err}).") from None
+    except NotImplementedError:  # zipfile: "That compression method is not supported"
+        raise ModelError(
+            f"{name} is packed with a compression method Keras does not use; save it again with "
+            'model.save("model.keras").'
+        ) from None
+    except RuntimeError:  # zipfile: "File … is encrypted, password required …"
+        raise ModelError(
+            f"{name} is password-protected; Keras saves models without one. Save it again with "
+            'model.save("model.keras").'
+        ) from None
 
 
 def _explain_load_error(err: Exception, name: str) -> ModelError:

@@ -309,6 +309,11 @@ def load_image_zip(
             f"{limits.max_upload_mb} MB."
         )
     if not zipfile.is_zipfile(io.BytesIO(data)):
+        if data.startswith(b"PK\x03\x04"):  # a zip's first member, but no table of contents
+            raise DataError(
+                "this zip is damaged or cut short (its table of contents at the end is missing): "
+                "upload it again, or make it again if the upload was complete."
+            )
         raise DataError(
             "this file is not a zip archive. Make a .zip of a folder that holds one sub-folder "
             "per class (e.g. cats/ and dogs/)."
@@ -361,10 +366,21 @@ def load_image_zip(
     for label, class_name in enumerate(class_names):
         for path in sorted(classes[class_name]):
             try:
-                raw = archive.read(path)
+                raw = _unpack(archive, path)
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as err:
                 raise DataError(
                     f"the zip is damaged: {path!r} cannot be unpacked ({err})."
+                ) from None
+            except NotImplementedError:  # zipfile: "That compression method is not supported"
+                raise DataError(
+                    f"{path!r} is packed with a compression method CNN Lab cannot unpack; make "
+                    "the zip again with ordinary (Deflate) compression, as every system's "
+                    '"Compress" or "Send to zip" does.'
+                ) from None
+            except RuntimeError:  # zipfile: "File … is encrypted, password required …"
+                raise DataError(
+                    f"{path!r} is password-protected in this zip; make the zip again without a "
+                    "password."
                 ) from None
             try:
                 with Image.open(io.BytesIO(raw)) as image:
@@ -382,13 +398,14 @@ def load_image_zip(
                     array = np.asarray(converted, dtype=np.uint8)
             except DataError:
                 raise
-            except (
-                UnidentifiedImageError,
-                OSError,
-                ValueError,
-                SyntaxError,
-                Image.DecompressionBombError,
-            ) as err:
+            except Image.DecompressionBombError:
+                # Pillow refuses, from the header alone, images claiming hundreds of megapixels.
+                raise DataError(
+                    f"{path!r} claims more pixels than any real photo has (a decompression "
+                    f"bomb); remove it. CNN Lab takes at most {limits.max_zip_pixels:,} pixels "
+                    "for all the images together."
+                ) from None
+            except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
                 raise DataError(
                     f"{path!r} cannot be read as an image ({type(err).__name__}); remove it or "
                     "replace it with a PNG or JPEG."
@@ -418,6 +435,22 @@ def load_image_zip(
         class_names,
         tuple(notes),
     )
+
+
+def _unpack(archive: zipfile.ZipFile, path: str) -> bytes:
+    """One member's bytes, inflated a megabyte at a time.
+
+    ``ZipFile.read`` inflates all of a member's compressed bytes in one call, however large the
+    result, and only then cuts it to the size the header declares: a 1 MB member whose header
+    understates its size made 2 GB of memory that way. Read in steps, the output never exceeds
+    the declared size (already checked against the limits); the lie then fails zipfile's CRC
+    check as a damaged member.
+    """
+    parts = []
+    with archive.open(path) as member:
+        while chunk := member.read(1 << 20):
+            parts.append(chunk)
+    return b"".join(parts)
 
 
 def _stratified_test_indices(

@@ -344,7 +344,7 @@ def keras_zip(**members: bytes) -> bytes:
     ("data", "message"),
     [
         (b"", "not a Keras model file"),
-        (b"PK\x03\x04 not really a zip at all", "not a Keras model file"),
+        (b"PK\x03\x04 not really a zip at all", "damaged or incomplete"),
         (b"\x89HDF\r\n\x1a\n" + bytes(100), "HDF5"),
         (keras_zip(readme__txt=b"hello"), "no config.json"),
         (keras_zip(config__json=b"{not json"), "could not be loaded"),
