@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from cnn_core.config import LIMITS
+
 # The MNIST recipe.
 DIGIT_BOX = 20  # the digit is scaled to fit a 20×20 box, keeping its aspect ratio
 IMAGE_SIZE = 28  # ... and placed in a 28×28 image, centred by its centre of mass
@@ -53,8 +55,10 @@ PEN_SIDE = 4 * DIGIT_BOX  # the widening works on a copy this size (see preproce
 
 # Photos can have tens of megapixels; the digit needs far fewer. Larger images are shrunk first.
 MAX_WORKING_SIDE = 1024
-# Refuse decompression bombs: an image file that claims more pixels than any real photo.
-MAX_IMAGE_PIXELS = 50_000_000
+# Refuse decompression bombs, from the header, before decoding: a small file can claim more
+# pixels than the server has memory for. The Convolution page's photo limit, so one photo is
+# refused or taken alike on both pages (40 megapixels locally, 16 on the hosted demo).
+MAX_IMAGE_PIXELS = LIMITS.max_photo_pixels
 
 
 class ImageError(ValueError):
@@ -118,8 +122,10 @@ def load_image(source: str | Path | bytes) -> np.ndarray:
             with Image.open(stream) as image:
                 if image.width * image.height > MAX_IMAGE_PIXELS:
                     raise ImageError(
-                        f"{name} is {image.width}×{image.height} pixels; CNN Lab reads images of "
-                        f"at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels."
+                        f"{name} is {image.width:,}×{image.height:,} pixels "
+                        f"({image.width * image.height / 1e6:.1f} megapixels); CNN Lab reads "
+                        f"images of at most {_megapixels(MAX_IMAGE_PIXELS)} megapixels. Shrink "
+                        "it first."
                     )
                 image = ImageOps.exif_transpose(image)
                 image.thumbnail((MAX_WORKING_SIDE, MAX_WORKING_SIDE), Image.Resampling.BOX)
@@ -128,9 +134,20 @@ def load_image(source: str | Path | bytes) -> np.ndarray:
             raise ImageError(
                 f"{name} is not an image CNN Lab can read (use PNG, JPEG, GIF, BMP or WebP)."
             ) from None
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        except Image.DecompressionBombError:
+            # Pillow refuses, from the header alone, files claiming hundreds of megapixels.
+            raise ImageError(
+                f"{name} claims more pixels than any real photo has (a decompression bomb); "
+                f"CNN Lab reads images of at most {_megapixels(MAX_IMAGE_PIXELS)} megapixels."
+            ) from None
+        except (OSError, SyntaxError, ValueError) as err:
             # Pillow reports truncated and malformed files with these.
             raise ImageError(f"{name} is a damaged or truncated image ({err}).") from None
+
+
+def _megapixels(pixels: int) -> str:
+    """40_000_000 → "40", 2_500_000 → "2.5"."""
+    return f"{pixels / 1e6:g}"
 
 
 def grayscale(image: np.ndarray | Image.Image) -> np.ndarray:
