@@ -156,9 +156,11 @@ def decode(token: Any) -> SharedState:
         data = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (binascii.Error, ValueError):
         raise _bad("is garbled: its letters do not decode (was it copied whole?).") from None
+    text = _inflate(data)
     try:
-        payload = json.loads(_inflate(data).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        payload = json.loads(text.decode("utf-8"))
+    # ValueError also covers integers of over 4,300 digits, which Python refuses to read.
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError, RecursionError):
         raise _bad("is garbled: its contents are not CNN Lab settings.") from None
     if not isinstance(payload, dict) or not set(payload) <= {"spec", "settings"}:
         raise _bad("is garbled: its contents are not CNN Lab settings.")

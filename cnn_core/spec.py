@@ -103,6 +103,18 @@ def _fail(layer_type: str, message: str) -> SpecError:
 # --------------------------------------------------------------------------------------------
 
 
+def _count_text(value: int) -> str:
+    """A whole number as a message shows it: 16,384, but about 10^308 rather than its 309 digits
+    (a typo or a hostile file can hold any number; the message must stay readable).
+
+    >>> _count_text(16384), _count_text(-5), _count_text(10**308), _count_text(-(10**20))
+    ('16,384', '-5', 'about 10^308', 'about -10^20')
+    """
+    if abs(value) < 10**15:
+        return f"{value:,}"
+    return f"about {'-' if value < 0 else ''}10^{len(str(abs(value))) - 1}"
+
+
 def _as_int(layer_type: str, name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(layer_type, f"{name} must be a whole number, not {value!r}.")
@@ -112,9 +124,11 @@ def _as_int(layer_type: str, name: str, value: Any, low: int, high: int) -> int:
         value = int(value)
     if value < low:
         hint = "at least 1" if low == 1 else f"at least {low}"
-        raise _fail(layer_type, f"{name} is {value}; it must be {hint}.")
+        raise _fail(layer_type, f"{name} is {_count_text(value)}; it must be {hint}.")
     if value > high:
-        raise _fail(layer_type, f"{name} is {value:,}; CNN Lab allows at most {high:,} here.")
+        raise _fail(
+            layer_type, f"{name} is {_count_text(value)}; CNN Lab allows at most {high:,} here."
+        )
     return value
 
 
@@ -135,7 +149,11 @@ def _as_window(layer_type: str, name: str, value: Any) -> Window:
 
 
 def _as_float(layer_type: str, name: str, value: Any, low: float, high: float, rule: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(layer_type, f"{name} must be a number, not {value!r}.")
+    if isinstance(value, int) and abs(value) >= 10**15:  # math.isfinite overflows past 10^308
+        raise _fail(layer_type, f"{name} is {_count_text(value)}; it must be {rule}.")
+    if not math.isfinite(value):
         raise _fail(layer_type, f"{name} must be a number, not {value!r}.")
     if not low <= value < high:
         raise _fail(layer_type, f"{name} is {value}; it must be {rule}.")
@@ -542,6 +560,8 @@ class Spec:
     @classmethod
     def from_json(cls, text: str | bytes) -> Spec:
         """Parse JSON text. Bad JSON is reported with its line and column."""
+        if isinstance(text, str):
+            text = text.removeprefix("\ufeff")  # Windows editors start UTF-8 files with a BOM
         try:
             data = json.loads(text)
         except UnicodeDecodeError:
@@ -552,6 +572,10 @@ class Spec:
             ) from None
         except RecursionError:
             raise SpecError("this JSON is nested far too deeply to be a spec.") from None
+        except ValueError:  # Python refuses to read integers of more than 4,300 digits
+            raise SpecError(
+                "this JSON holds a number thousands of digits long; no layer takes one."
+            ) from None
         return cls.from_dict(data)
 
 
