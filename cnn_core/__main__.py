@@ -50,6 +50,13 @@ def spec_from_args(args: argparse.Namespace) -> Spec | None:
     return None
 
 
+def _check_whole(flag: str, value: int, low: int, high: int) -> None:
+    """Refuse a number flag outside the range the app's own widgets allow."""
+    if not low <= value <= high:
+        shown = f"{value:,}" if abs(value) < 10**15 else "far too large"
+        raise CliError(f"{flag} is {shown}; it must be from {low:,} to {high:,}.")
+
+
 # --------------------------------------------------------------------------------------------
 # summary
 # --------------------------------------------------------------------------------------------
@@ -160,6 +167,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     if spec is None:
         raise CliError("give a spec file (or - for standard input), or --preset NAME.")
+    if args.num_classes is not None:
+        from cnn_core.config import LIMITS
+
+        _check_whole("--num-classes", args.num_classes, 2, LIMITS.max_units)
     led = ledger(spec, num_classes=args.num_classes)
     errors = [p for p in led.problems if p.severity == "error"]
     if args.json:
@@ -447,11 +458,17 @@ def cmd_conv(args: argparse.Namespace) -> int:
         padding = args.padding or (example.padding if example else "valid")
         if isinstance(padding, str) and padding.isdigit():
             padding = int(padding)
+        # The Convolution page's bounds: beyond them the written-out sums are unreadable, and a
+        # padding of millions would allocate petabytes.
+        if isinstance(padding, int):
+            _check_whole("--padding", padding, 0, LIMITS.max_grid_padding)
+        strides = args.stride if args.stride is not None else (example.stride if example else 1)
+        _check_whole("--stride", strides, 1, LIMITS.max_grid_side)
         result = cm.conv2d(
             image,
             kernel,
             bias=args.bias if args.bias is not None else (example.bias if example else 0.0),
-            strides=args.stride if args.stride is not None else (example.stride if example else 1),
+            strides=strides,
             padding=padding,
             normalised=args.normalised or bool(example and example.normalised),
         )
@@ -540,7 +557,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, GIF, BMP or WebP files")
     p.add_argument("--model", help="a .keras model file (default: the bundled digits model)")
-    p.add_argument("--json", action="store_true", help="print JSON: file, prediction, probabilities")
+    p.add_argument(
+        "--json", action="store_true", help="print JSON: file, prediction, probabilities"
+    )
     p.set_defaults(func=cmd_classify)
 
     p = commands.add_parser(

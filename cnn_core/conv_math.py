@@ -118,6 +118,12 @@ def join_terms(terms: Sequence[str]) -> str:
 
 _FRACTION = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)$")
 
+# The largest number a learner may type in a cell or as the bias. Pixels are 0–255 and weights
+# are small; past a million the written-out sums stop being readable, and near 10^308 they
+# overflow to infinity in the sums and the pooling.
+MAX_TYPED = 1_000_000
+_TYPED_RANGE = f"from −{MAX_TYPED:,} to {MAX_TYPED:,}"
+
 
 def parse_number(cell: object) -> float | None:
     """A cell's number, or None when the cell holds no number.
@@ -153,6 +159,8 @@ def parse_number(cell: object) -> float | None:
                 raise ValueError(f"{str(cell).strip()!r} is not a number") from None
     if not math.isfinite(value):
         raise ValueError(f"{cell!r} is not a finite number")
+    if abs(value) > MAX_TYPED:
+        raise ValueError(f"{cell!r} is too large (numbers here go {_TYPED_RANGE})")
     return value
 
 
@@ -543,6 +551,11 @@ def conv2d(
     kernel = as_kernel(kernel, image.shape[2])
     kh, kw, channels, filters = kernel.shape
     bias_array = np.broadcast_to(np.asarray(bias, dtype=np.float64), (filters,)).copy()
+    if not (np.isfinite(bias_array).all() and (np.abs(bias_array) <= MAX_TYPED).all()):
+        shown = ", ".join(f"{b:g}" for b in bias_array)
+        raise ConvMathError(
+            f"The bias is {shown}; use a number {_TYPED_RANGE} (it is added to every sum)."
+        )
     stride_pair = _pair(strides, "The stride")
     padding = _check_padding(padding)
     (oh, ow), pads = _fit(image.shape[:2], (kh, kw), stride_pair, padding, "filter")
