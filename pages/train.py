@@ -58,7 +58,7 @@ LIVE_REDRAW_SECONDS = 1.0
 SHAPES_OPTION = "shapes"
 # The settings a share link carries and an instructor may lock or hide (cnn_core.config.CONTROLS
 # checks their values, for both).
-SETTINGS = (
+TRAIN_CONTROLS = (
     "train_dataset",
     "train_samples",
     "train_val_split",
@@ -80,7 +80,7 @@ AUGMENTATION = ("train_aug_shift", "train_aug_rotation", "train_aug_zoom", "trai
 # (app.py reads the link too; this page reads it itself when Streamlit runs it on its own.)
 share.restore_from_link()
 share.show_link_message()
-share.apply_link_settings(controls.link_validators(SETTINGS))
+share.apply_link_settings(controls.link_validators(TRAIN_CONTROLS))
 
 
 @st.cache_resource(show_spinner="Loading the data set…")
