@@ -155,7 +155,7 @@ def apply_link() -> None:
             "conv_stride": share.whole_number(1, LIMITS.max_grid_side),
             "conv_padding": share.one_of(list(PADDING_LABELS)),
             "conv_pad_amount": share.whole_number(0, LIMITS.max_grid_padding),
-            "conv_bias": share.number(-1e6, 1e6),
+            "conv_bias": share.number(-cm.MAX_TYPED, cm.MAX_TYPED),
             "conv_normalised": share.yes_no,
             "conv_pool_mode": share.one_of(POOL_MODES),
             "conv_pool_size": share.whole_number(1, MAX_POOL),
