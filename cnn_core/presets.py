@@ -76,7 +76,7 @@ _PRESET_LIST = [
     Preset(
         "lenet5",
         "LeNet-5 style",
-        "After LeCun's LeNet-5: 12 then 16 feature maps of 3×3 with \"same\" padding, each "
+        'After LeCun\'s LeNet-5: 12 then 16 feature maps of 3×3 with "same" padding, each '
         "followed by max pooling, then two SELU dense layers (120 and 84 units) and the softmax.",
         _spec(
             [
