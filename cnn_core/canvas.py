@@ -56,8 +56,8 @@ PEN_SIDE = 4 * DIGIT_BOX  # the widening works on a copy this size (see preproce
 # Photos can have tens of megapixels; the digit needs far fewer. Larger images are shrunk first.
 MAX_WORKING_SIDE = 1024
 # Refuse decompression bombs, from the header, before decoding: a small file can claim more
-# pixels than the server has memory for. The Convolution page's photo limit, so one photo is
-# refused or taken alike on both pages (40 megapixels locally, 16 on the hosted demo).
+# pixels than the server has memory for. The profile's photo limit (cnn_core.config), as on the
+# Convolution page, so one photo is refused or taken alike on both pages.
 MAX_IMAGE_PIXELS = LIMITS.max_photo_pixels
 
 

@@ -289,9 +289,10 @@ def load_image_zip(
     held out as the test set.
 
     Raises:
-        DataError: not a zip, a corrupt zip, paths that escape the folder, too many files or
-            pixels (limits from :mod:`cnn_core.config`), fewer than two classes, or an image that
-            cannot be read (named).
+        DataError: not a zip, a corrupt or cut-short zip, paths that escape the folder, too
+            many files, bytes or pixels (limits from :mod:`cnn_core.config`; checked from the
+            headers, before unpacking), a password-protected member or an unknown compression,
+            fewer than two classes, or an image that cannot be read (named).
     """
     from PIL import Image, UnidentifiedImageError
 
