@@ -299,7 +299,14 @@ def image_and_filter() -> tuple[cm.ConvResult | None, list[str]]:
         )
         if st.session_state["conv_padding"] == "explicit":
             st.number_input("P (zeros per side)", 0, LIMITS.max_grid_padding, key="conv_pad_amount")
-        st.number_input("Bias", step=1.0, key="conv_bias", help="Added to every sum.")
+        st.number_input(
+            "Bias",
+            -float(cm.MAX_TYPED),
+            float(cm.MAX_TYPED),
+            step=1.0,
+            key="conv_bias",
+            help="Added to every sum.",
+        )
         st.toggle(
             "Normalised match",
             key="conv_normalised",
@@ -788,7 +795,10 @@ def real_image(kernel: np.ndarray | None) -> None:
             st.caption(f"This one is a {labels[number]}. 28×28 pixels, 0 = black, 255 = white.")
         else:
             upload = st.file_uploader(
-                "A photo (shrunk and turned grey)", type=PHOTO_TYPES, key="conv_real_upload"
+                "A photo (shrunk and turned grey)",
+                type=PHOTO_TYPES,
+                key="conv_real_upload",
+                max_upload_size=LIMITS.max_upload_mb,
             )
             if upload is None:
                 st.caption(

@@ -82,6 +82,7 @@ def _uploaded_classifier() -> Classifier | None:
         "A Keras model file (.keras)",
         type=["keras"],
         key="draw_model_file",
+        max_upload_size=LIMITS.max_upload_mb,
         help='Saved with model.save("model.keras"), e.g. downloaded from the Train page. '
         "Loaded in Keras' safe mode: a model containing Python code is refused.",
     )
@@ -436,6 +437,7 @@ with file_tab:
         "A photo or scan of one handwritten digit",
         type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
         key="draw_image_file",
+        max_upload_size=LIMITS.max_upload_mb,
         help=f"Dark ink on light paper is detected and inverted. Up to {LIMITS.max_upload_mb} MB.",
     )
     if upload is not None and upload.size > LIMITS.max_upload_mb * 1024 * 1024:
