@@ -47,10 +47,13 @@ def _first_non_finite(values: Sequence[float]) -> int | None:
     return next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
 
 
-def training_advice(spec: Spec, config: TrainingConfig, history: History) -> list[Advice]:
+def training_advice(
+    spec: Spec, config: TrainingConfig, history: History, test_accuracy: float | None = None
+) -> list[Advice]:
     """The advice that applies to a run that trained ``spec`` with ``config``, from its history.
 
-    Returns an empty list when nothing looks wrong.
+    Training accuracy is compared with the last validation accuracy or, for a run without a
+    validation split, with ``test_accuracy``. Returns an empty list when nothing looks wrong.
     """
     advice: list[Advice] = []
     bad = _first_non_finite(history.batch_loss)
@@ -68,9 +71,13 @@ def training_advice(spec: Spec, config: TrainingConfig, history: History) -> lis
         return advice  # every other number of this run is meaningless
 
     last = _last_epoch_with_validation(history)
-    if last is None:
+    if last is not None:
+        train_accuracy, held_out, name = last.accuracy, last.val_accuracy, "validation"
+    elif test_accuracy is not None and history.epochs:
+        train_accuracy, held_out, name = history.epochs[-1].accuracy, test_accuracy, "test"
+    else:
         return advice
-    gap = last.accuracy - last.val_accuracy
+    gap = train_accuracy - held_out
     slow_bn = [
         (i, layer.momentum)
         for i, layer in enumerate(spec.layers, 1)
@@ -82,15 +89,15 @@ def training_advice(spec: Spec, config: TrainingConfig, history: History) -> lis
         advice.append(
             Advice(
                 "Batch norm has not caught up",
-                f"Training accuracy is {last.accuracy:.1%} but validation accuracy only "
-                f"{last.val_accuracy:.1%}. That is not ordinary overfitting: outside training, "
+                f"Training accuracy is {train_accuracy:.1%} but {name} accuracy only "
+                f"{held_out:.1%}. That is not ordinary overfitting: outside training, "
                 f"batch normalisation (layer{'s' if len(slow_bn) > 1 else ''} {where}) uses a "
                 f"moving average of the batches it saw, and with momentum {momentum:g} that "
                 "average follows the changing weights too slowly in a short run. Set momentum to "
                 "0.9 on the Shapes page (the presets do), or train longer.",
             )
         )
-    elif gap > OVERFIT_GAP and last.accuracy >= OVERFIT_MIN_ACCURACY:
+    elif gap > OVERFIT_GAP and train_accuracy >= OVERFIT_MIN_ACCURACY:
         has_dropout = any(isinstance(layer, Dropout) for layer in spec.layers)
         remedies = ["augmentation (shifts and small rotations)", "more training images"]
         if not has_dropout:
@@ -98,8 +105,8 @@ def training_advice(spec: Spec, config: TrainingConfig, history: History) -> lis
         advice.append(
             Advice(
                 "It memorises its training images",
-                f"Training accuracy ({last.accuracy:.1%}) is {gap:.1%} above validation accuracy "
-                f"({last.val_accuracy:.1%}): the network is learning its training images rather "
+                f"Training accuracy ({train_accuracy:.1%}) is {gap:.1%} above {name} accuracy "
+                f"({held_out:.1%}): the network is learning its training images rather "
                 f"than digits in general (overfitting). Try {', '.join(remedies[:-1])} or "
                 f"{remedies[-1]}.",
             )

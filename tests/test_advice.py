@@ -77,4 +77,11 @@ def test_overfitting_advice_suggests_dropout_only_where_there_is_none():
 def test_small_gaps_low_accuracy_and_runs_without_validation_get_none():
     assert titles(TUTORIAL, history(0.99, 0.97)) == []  # a 2-point gap is normal
     assert titles(TUTORIAL, history(0.80, 0.70)) == []  # still learning, not memorising
-    assert titles(TUTORIAL, history(0.999, None)) == []  # no validation split: nothing to compare
+    assert titles(TUTORIAL, history(0.999, None)) == []  # no validation split and no test
+
+
+def test_without_a_validation_split_the_test_accuracy_is_compared():
+    advice = training_advice(with_bn(0.99), CONFIG, history(0.985, None), test_accuracy=0.4154)
+    assert [a.title for a in advice] == ["Batch norm has not caught up"]
+    assert "test accuracy only 41.5%" in advice[0].text
+    assert training_advice(TUTORIAL, CONFIG, history(0.99, None), test_accuracy=0.985) == []

@@ -3,6 +3,7 @@ exception; bad designs and offline downloads get their messages."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,11 @@ def test_page_trains_a_tiny_run_and_shows_the_results():
     # choosing another image re-draws its feature maps
     at.number_input(key="train_fmap_index_1").set_value(7).run()
     assert not at.exception
+    # advice follows the run's numbers: make its last epoch look like memorising
+    epochs = result.history.epochs
+    epochs[-1] = dataclasses.replace(epochs[-1], accuracy=0.999, val_accuracy=0.9)
+    at.run()
+    assert any("It memorises its training images" in w.value for w in at.warning)
 
 
 def test_my_design_that_does_not_fit_is_explained_and_can_be_fitted():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from cnn_core.advice import training_advice
 from cnn_core.runner import BackgroundTraining
 from cnn_core.shapes import fmt
 from cnn_core.training import describe_layers, feature_maps, first_layer_filters, model_bytes
@@ -56,6 +57,8 @@ def show_results(runs: list[BackgroundTraining]) -> None:
         f"{run.label}: {len(result.y_test):,} test images the network never saw while training, "
         f"from {result.dataset_name}.{stopped}"
     )
+    for advice in training_advice(result.spec, result.config, result.history, result.test_accuracy):
+        st.warning(f"**{advice.title}.** {advice.text}", icon=":material/lightbulb:")
 
     tabs = st.tabs(
         ["Curves", "Mistakes", "Learned filters", "Feature maps", "All runs", "Download"]
