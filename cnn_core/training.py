@@ -408,11 +408,46 @@ def _optimizer(config: TrainingConfig, total_steps: int) -> keras.optimizers.Opt
             warmup_target=config.learning_rate,
             warmup_steps=warmup,
         )
+    optimizer: keras.optimizers.Optimizer
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(rate, momentum=0.9)  # plain SGD crawls; momentum is standard
-    if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(rate)
-    return keras.optimizers.Adam(rate)
+        # plain SGD crawls; momentum is standard
+        optimizer = keras.optimizers.SGD(rate, momentum=0.9)
+    elif config.optimizer == "rmsprop":
+        optimizer = keras.optimizers.RMSprop(rate)
+    else:
+        optimizer = keras.optimizers.Adam(rate)
+    _skip_single_replica_all_reduce(optimizer)
+    return optimizer
+
+
+def _skip_single_replica_all_reduce(optimizer: keras.optimizers.Optimizer) -> None:
+    """Stop every run from leaving its compiled train step in memory for good.
+
+    Keras' TensorFlow optimizer sums the gradients over all replicas before each update
+    (``_all_reduce_sum_gradients``), even with one replica, where the sum is the gradients
+    themselves. TensorFlow builds that all-reduce with ``tf.custom_gradient``, which in a traced
+    graph registers its gradient function in TensorFlow's process-wide gradient registry and
+    never removes it; the function holds tensors of the train step's graph, so each run's whole
+    traced train step (thousands of graph operations, 15–25 MB measured with the default preset
+    by benchmarks/soak.py) stayed in the server until it restarted. ``clear_session`` does not
+    remove them either (tensorflow/tensorflow#97697, keras-team/tf-keras#286).
+
+    Skipping the sum for one replica changes no number and touches only this optimizer: other
+    visitors' models and Keras' global state are left alone. With several replicas (never the
+    case in CNN Lab) the sum is done as before.
+    """
+    import tensorflow as tf
+
+    all_reduce = getattr(optimizer, "_all_reduce_sum_gradients", None)
+    if all_reduce is None:  # another backend, or a Keras that no longer has it
+        return
+
+    def sum_over_replicas(grads_and_vars: Any) -> Any:
+        if tf.distribute.get_strategy().num_replicas_in_sync == 1:
+            return list(grads_and_vars)
+        return all_reduce(grads_and_vars)
+
+    optimizer._all_reduce_sum_gradients = sum_over_replicas  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -609,7 +644,7 @@ def train(
         prepared.model, dataset.x_test, dataset.y_test
     )
     per_epoch = max(history.batches_per_epoch, 1)
-    return TrainingResult(
+    result = TrainingResult(
         spec=spec,
         config=config,
         model=prepared.model,
@@ -626,6 +661,46 @@ def train(
         probabilities=probabilities,
         train_samples=len(prepared.split.y_train),
     )
+    del prepared  # its data pipelines and split copies are garbage now: let release() free them
+    release_memory()
+    return result
+
+
+def release_memory() -> None:
+    """Give back the memory of runs that are over, without touching anyone's live model.
+
+    A finished run's model, data pipelines and traced graphs are held in reference cycles, so
+    only a full garbage collection frees them, and the Streamlit server no longer forces one
+    after every script run (ui.train_runtime turns that off: it starved training threads). Left
+    to Python's own collector, forgotten runs piled up between its rare full collections
+    (benchmarks/soak.py saw up to seven dead models at once). So each run ends with one full
+    collection (a fraction of a second, once per run), and then asks glibc to hand freed heap
+    pages back to the system (``malloc_trim``), which it otherwise keeps. Both are harmless for
+    other visitors' models and training threads: nothing reachable is freed, and no Keras or
+    TensorFlow state is reset (this is not ``keras.backend.clear_session``).
+    """
+    import gc
+
+    gc.collect()
+    _malloc_trim()
+
+
+def _malloc_trim() -> None:
+    """glibc's ``malloc_trim(0)``; nothing on systems without glibc (macOS, Windows, musl)."""
+    import ctypes
+
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL("libc.so.6")  # OSError where there is no glibc
+            _LIBC.malloc_trim  # noqa: B018  # AttributeError where it has no malloc_trim
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC: Any = None  # the C library, once looked up; False when it has no malloc_trim
 
 
 # --------------------------------------------------------------------------------------------
