@@ -428,8 +428,8 @@ def _skip_single_replica_all_reduce(optimizer: keras.optimizers.Optimizer) -> No
     themselves. TensorFlow builds that all-reduce with ``tf.custom_gradient``, which in a traced
     graph registers its gradient function in TensorFlow's process-wide gradient registry and
     never removes it; the function holds tensors of the train step's graph, so each run's whole
-    traced train step (thousands of graph operations, 15–25 MB measured with the default preset
-    by benchmarks/soak.py) stayed in the server until it restarted. ``clear_session`` does not
+    traced train step stayed in the server until it restarted (benchmarks/soak.py, default
+    preset: 22,900 Python objects and about 12 MB more per run). ``clear_session`` does not
     remove them either (tensorflow/tensorflow#97697, keras-team/tf-keras#286).
 
     Skipping the sum for one replica changes no number and touches only this optimizer: other
