@@ -58,23 +58,23 @@ LIVE_REDRAW_SECONDS = 1.0
 SHAPES_OPTION = "shapes"
 # The settings a share link carries and an instructor may lock or hide (cnn_core.config.CONTROLS
 # checks their values, for both).
-TRAIN_CONTROLS = (
-    "train_dataset",
-    "train_samples",
-    "train_val_split",
-    "train_arch",
+HYPERPARAMETERS = (
     "train_epochs",
     "train_batch_size",
     "train_optimizer",
     "train_learning_rate",
     "train_schedule",
     "train_seed",
-    "train_aug_shift",
-    "train_aug_rotation",
-    "train_aug_zoom",
-    "train_aug_flip",
 )
 AUGMENTATION = ("train_aug_shift", "train_aug_rotation", "train_aug_zoom", "train_aug_flip")
+TRAIN_CONTROLS = (
+    "train_dataset",
+    "train_samples",
+    "train_val_split",
+    "train_arch",
+    *HYPERPARAMETERS,
+    *AUGMENTATION,
+)
 
 # Before any widget: a share link's values (checked like an instructor's), then locks win.
 # (app.py reads the link too; this page reads it itself when Streamlit runs it on its own.)
@@ -300,16 +300,7 @@ if spec_problems:
 # --------------------------------------------------------------------------------------------
 
 st.header("3 · How to train", divider="gray")
-c1, c2, c3, c4, c5, c6 = controls.columns(
-    [
-        "train_epochs",
-        "train_batch_size",
-        "train_optimizer",
-        "train_learning_rate",
-        "train_schedule",
-        "train_seed",
-    ]
-)
+c1, c2, c3, c4, c5, c6 = controls.columns(HYPERPARAMETERS)
 default_epochs = min(DEFAULTS.epochs, LIMITS.max_epochs)
 epochs = controls.widget(
     c1.number_input, "Epochs", 1, LIMITS.max_epochs, default_epochs, key="train_epochs",
@@ -347,13 +338,13 @@ seed = controls.widget(
 
 # An instructor may hide every augmentation control: then the section goes, and the locked (or
 # default, no) augmentation is used.
+shown_augmentation = any(controls.shown(key) for key in AUGMENTATION)
 augment_box = (
     st.expander("Data augmentation: show the network slightly changed images", expanded=False)
-    if any(controls.shown(key) for key in AUGMENTATION)
+    if shown_augmentation
     else st.container()
 )
 with augment_box:
-    shown_augmentation = any(controls.shown(key) for key in AUGMENTATION)
     if shown_augmentation:
         st.caption(
             "Each training batch is randomly shifted, turned, zoomed or mirrored (Keras "

@@ -180,30 +180,26 @@ def test_a_file_that_is_missing_a_folder_or_not_text_is_named(tmp_path):
 
 def test_a_mistake_stops_the_command_line_with_status_2_and_the_sentence(tmp_path):
     path = write(tmp_path, "[locked]\ntrain_epochs = 99\n")
-    env = {**os.environ, CONFIG_ENV: str(path), PROFILE_ENV: ""}
-    done = subprocess.run(
-        [sys.executable, "-m", "cnn_core", "presets"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def presets_with(settings_file: Path) -> subprocess.CompletedProcess:
+        env = {**os.environ, CONFIG_ENV: str(settings_file), PROFILE_ENV: ""}
+        return subprocess.run(
+            [sys.executable, "-m", "cnn_core", "presets"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    done = presets_with(path)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip() == (
         f"CNN Lab cannot start: {path}: [locked] train_epochs = 99 cannot be used: it must be a "
         "whole number from 1 to 50."
     )
-    env[CONFIG_ENV] = str(EXAMPLE)
-    done = subprocess.run(
-        [sys.executable, "-m", "cnn_core", "presets"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = presets_with(EXAMPLE)
     assert done.returncode == 0 and "tiny" in done.stdout
 
 
