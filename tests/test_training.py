@@ -13,7 +13,7 @@ import pytest
 from cnn_core.__main__ import main
 from cnn_core.augment import Augmentation
 from cnn_core.config import LIMITS
-from cnn_core.data import Dataset, load_mnist, to_model_input
+from cnn_core.data import Dataset, to_model_input
 from cnn_core.presets import get_preset
 from cnn_core.runner import BackgroundTraining, TrainingSlots
 from cnn_core.shapes import ledger
@@ -37,6 +37,7 @@ from cnn_core.training import (
     smooth,
     train,
 )
+from tests.conftest import mnist_subset
 
 TINY = get_preset("tiny").spec
 
@@ -44,15 +45,7 @@ TINY = get_preset("tiny").spec
 @pytest.fixture(scope="module")
 def small() -> Dataset:
     """3,000 training and 1,000 test digits of the real MNIST: enough to learn something."""
-    mnist = load_mnist()
-    return Dataset(
-        "MNIST (small)",
-        mnist.x_train[:3000],
-        mnist.y_train[:3000],
-        mnist.x_test[:1000],
-        mnist.y_test[:1000],
-        mnist.class_names,
-    )
+    return mnist_subset(3000, 1000)
 
 
 @pytest.fixture(scope="module")
@@ -362,9 +355,7 @@ def test_cli_trains_saves_and_reports(tmp_path, capsys, monkeypatch):
 
 
 def _small_mnist() -> Dataset:
-    mnist = load_mnist()  # the real loader (the test module holds it; the CLI sees the patch)
-    return Dataset("MNIST", mnist.x_train[:1000], mnist.y_train[:1000], mnist.x_test[:500],
-                   mnist.y_test[:500], mnist.class_names)  # fmt: skip
+    return mnist_subset(1000, 500, name="MNIST")
 
 
 @pytest.mark.parametrize(

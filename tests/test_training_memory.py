@@ -8,24 +8,17 @@ import gc
 import numpy as np
 import pytest
 
-from cnn_core.data import Dataset, load_mnist
+from cnn_core.data import Dataset
 from cnn_core.presets import get_preset
 from cnn_core.training import TrainingConfig, fit, prepare, train
+from tests.conftest import mnist_subset
 
 CONFIG = TrainingConfig(epochs=1, train_samples=1000, seed=3)
 
 
 @pytest.fixture(scope="module")
 def small() -> Dataset:
-    mnist = load_mnist()
-    return Dataset(
-        "MNIST (small)",
-        mnist.x_train[:1000],
-        mnist.y_train[:1000],
-        mnist.x_test[:500],
-        mnist.y_test[:500],
-        mnist.class_names,
-    )
+    return mnist_subset(1000, 500)
 
 
 def traced_graphs() -> int:
