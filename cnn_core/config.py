@@ -37,6 +37,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from cnn_core.i18n import LANGUAGES, normalize_language
+
 PROFILE_ENV = "CNN_LAB_PROFILE"
 CONFIG_ENV = "CNN_LAB_CONFIG"
 
@@ -257,6 +259,8 @@ CONTROLS: dict[str, Control] = {
             "choice",
             options=("none", "horizontal", "vertical", "horizontal_and_vertical"),
         ),
+        # The sidebar's language picker (ui.i18n): locked, every visitor sees this language.
+        Control("language", "Language", "choice", options=tuple(LANGUAGES)),
     )
 }
 
@@ -276,9 +280,12 @@ class Settings:
     locked: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     hidden_controls: frozenset[str] = frozenset()
     hidden_pages: frozenset[str] = frozenset()  # page file stems, as in ui.nav
+    # The language a visitor's first visit opens in, unless their link says otherwise (ui.i18n);
+    # None: the browser's language.
+    language: str | None = None
 
 
-_SECTIONS = ("profile", "limits", "locked", "hidden")
+_SECTIONS = ("profile", "language", "limits", "locked", "hidden")
 _HIDDEN_KEYS = ("controls", "pages")
 # A limit of 0 means "none allowed"; only the padding of a hand-made grid may sensibly be 0.
 _LIMIT_MINIMUM = {"max_grid_padding": 0}
@@ -413,7 +420,7 @@ def load_settings(
         if key not in _SECTIONS:
             raise ConfigError(
                 f"{path}: {_show(key)} is not a setting{_unknown(key, _SECTIONS)} A CNN Lab "
-                "settings file has profile, [limits], [locked] and [hidden]."
+                "settings file has profile, language, [limits], [locked] and [hidden]."
             )
     name = outside or "local"
     if "profile" in data:
@@ -440,6 +447,15 @@ def load_settings(
                 f"{path}: [locked] {key} = {_show(value)} cannot be used: {err}"
             ) from None
 
+    language = None
+    if "language" in data:
+        language = normalize_language(data["language"])
+        if language is None:
+            raise ConfigError(
+                f"{path}: language is {_show(data['language'])}, which is not a language of "
+                f"CNN Lab; use one of: {', '.join(LANGUAGES)}."
+            )
+
     hidden = _table(data, "hidden", path)
     for key in hidden:
         if key not in _HIDDEN_KEYS:
@@ -456,6 +472,7 @@ def load_settings(
             hidden.get("controls", []), keys, f"{path}: [hidden] controls", "control"
         ),
         hidden_pages=_names(hidden.get("pages", []), PAGE_NAMES, f"{path}: [hidden] pages", "page"),
+        language=language,
     )
 
 

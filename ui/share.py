@@ -124,12 +124,15 @@ def update_link(settings: Mapping[str, Any], *, with_spec: bool = True) -> str |
 
 
 def page_url(**query: str) -> str:
-    """This page's address with ``query`` (e.g. ``seed="42", set="mixed"``), as a visitor would
-    paste it. Falls back to a relative ``?…`` when Streamlit does not know the address."""
+    """This page's address with ``query`` (e.g. ``seed="42", set="mixed"``) and the visitor's
+    language (``lang``), as a visitor would paste it. Falls back to a relative ``?…`` when
+    Streamlit does not know the address."""
     from urllib.parse import urlencode
 
+    from ui import i18n
+
     base = (st.context.url or "").split("?", 1)[0]
-    return f"{base}?{urlencode(query)}"
+    return f"{base}?{urlencode({**i18n.query(), **query})}"
 
 
 def share_url(token: str) -> str:
