@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 
 from cnn_core.build import to_keras_code
 from cnn_core.config import LIMITS
-from cnn_core.presets import PRESETS
+from cnn_core.presets import FIRST_PRESET, PRESETS, Preset
 from cnn_core.shapes import (
     LayerRow,
     Ledger,
@@ -28,14 +28,61 @@ from cnn_core.shapes import (
 from cnn_core.spec import LAYER_TYPES, NEW_LAYER_DEFAULTS, Spec, SpecError, layer_from_dict
 from ui import share
 from ui.layer_form import layer_form
-from ui.state import get_spec, set_spec
+from ui.state import (
+    design_snapshot,
+    get_spec,
+    restore_design,
+    set_spec,
+    spec_origin,
+    spec_revision,
+)
 
-HISTORY_KEY = "shapes_history"  # earlier designs, newest last, for Undo
+HISTORY_KEY = "shapes_history"  # earlier designs (ui.state snapshots), newest last, for Undo
 HISTORY_LIMIT = 30
-EDIT_PREFIX = "shapes_edit"  # widgets of the selected layer
-INPUT_PREFIX = "shapes_input"  # the input-shape widgets
+# The selected layer's index: this page's own state, not a widget's, so that no browser can hand
+# back a stale or crafted value for it. Share links carry it under this name.
 SELECTED_KEY = "shapes_selected"
+QUIZ_KEY = "shapes_quiz"
 MESSAGE_KEY = "shapes_message"  # a message from a callback, shown on the next run
+
+
+# --------------------------------------------------------------------------------------------
+# Widget keys. The browser keeps a widget's value for as long as its key lives (deleting the key
+# from st.session_state does not reset it there), and sends that value back on the next run. So
+# every widget that shows the design has a key derived from what it shows: the layer's index and
+# the design's revision (ui.state). A new layer, or a new revision of the design (an edit, a
+# preset, Undo, a share link), gets fresh widgets that start from the design's own values.
+# --------------------------------------------------------------------------------------------
+
+
+def layer_key(index: int) -> str:
+    """The key prefix of the form's widgets for layer ``index`` (0-based) of this revision."""
+    return f"shapes_layer_{index}_{spec_revision()}"
+
+
+def input_key() -> str:
+    """The key prefix of the input-shape widgets for this revision."""
+    return f"shapes_input_{spec_revision()}"
+
+
+def picker_key(index: int) -> str:
+    """The key of the "Selected layer" box while layer ``index`` is selected in this revision
+    (a new selection made by the page itself, e.g. "Another layer", gets a fresh box too)."""
+    return f"shapes_select_{spec_revision()}_{index}"
+
+
+def quiz_key(index: int) -> str:
+    """The key prefix of the quiz's answer boxes for layer ``index``: each question starts empty."""
+    return f"shapes_quiz_{spec_revision()}_{index}"
+
+
+def selected_layer(count: int) -> int:
+    """The selected layer's index, from 0 to ``count − 1``, whatever was stored before."""
+    value = st.session_state.get(SELECTED_KEY)
+    index = value if isinstance(value, int) and not isinstance(value, bool) else 0
+    index = min(max(index, 0), count - 1)
+    st.session_state[SELECTED_KEY] = index
+    return index
 
 
 # --------------------------------------------------------------------------------------------
@@ -43,21 +90,12 @@ MESSAGE_KEY = "shapes_message"  # a message from a callback, shown on the next r
 # --------------------------------------------------------------------------------------------
 
 
-def _clear_widgets(*prefixes: str) -> None:
-    """Forget widget values so the widgets start again from the design's current values."""
-    for key in list(st.session_state):
-        if isinstance(key, str) and key.startswith(prefixes):
-            del st.session_state[key]
-
-
-def _commit(spec: Spec, *, structural: bool = True, select: int | None = None) -> None:
+def _commit(spec: Spec, *, select: int | None = None, origin: str | None = None) -> None:
     """Make ``spec`` the design, keeping the old one for Undo."""
     history = st.session_state.setdefault(HISTORY_KEY, [])
-    history.append(get_spec().to_dict())
+    history.append(design_snapshot())
     del history[:-HISTORY_LIMIT]
-    set_spec(spec)
-    if structural:
-        _clear_widgets(EDIT_PREFIX, INPUT_PREFIX)
+    set_spec(spec, origin=origin)
     if select is not None:
         st.session_state[SELECTED_KEY] = select
 
@@ -65,13 +103,15 @@ def _commit(spec: Spec, *, structural: bool = True, select: int | None = None) -
 def _undo() -> None:
     history = st.session_state.get(HISTORY_KEY) or []
     if history:
-        set_spec(Spec.from_dict(history.pop()))
-        _clear_widgets(EDIT_PREFIX, INPUT_PREFIX)
+        restore_design(history.pop())
 
 
 def _load_preset() -> None:
-    preset = PRESETS[st.session_state["shapes_preset"]]
-    _commit(preset.spec, select=0)
+    preset = PRESETS.get(st.session_state.get("shapes_preset"))
+    if preset is None:  # only a crafted request can name a preset the menu does not offer
+        st.session_state[MESSAGE_KEY] = "error:Choose a preset from the list first."
+        return
+    _commit(preset.spec, select=0, origin=f"preset:{preset.name}")
     st.session_state[MESSAGE_KEY] = (
         f"Loaded “{preset.title}”. Undo brings your previous design back."
     )
@@ -90,8 +130,15 @@ def _load_json() -> None:
             + "\n".join(f"- {p}" for p in err.problems)
         )
         return
-    _commit(spec, select=0)
+    _commit(spec, select=0, origin="json")
     st.session_state[MESSAGE_KEY] = "Loaded the JSON design. Undo brings your previous design back."
+
+
+def _picked(key: str) -> None:
+    """The learner chose a layer in the "Selected layer" box."""
+    value = st.session_state.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):  # else not one of its options
+        st.session_state[SELECTED_KEY] = value
 
 
 def _move(index: int, offset: int) -> None:
@@ -111,8 +158,11 @@ def _remove(index: int) -> None:
 
 
 def _insert(index: int) -> None:
-    layer_type = st.session_state["shapes_new_type"]
-    layer = layer_from_dict({"type": layer_type, **NEW_LAYER_DEFAULTS[layer_type]})
+    defaults = NEW_LAYER_DEFAULTS.get(st.session_state.get("shapes_new_type"))
+    if defaults is None:  # only a crafted request can name a type the menu does not offer
+        st.session_state[MESSAGE_KEY] = "error:Choose the new layer's type from the list first."
+        return
+    layer = layer_from_dict({"type": st.session_state["shapes_new_type"], **defaults})
     spec = get_spec()
     if len(spec.layers) >= LIMITS.max_layers:
         st.session_state[MESSAGE_KEY] = f"error:CNN Lab allows at most {LIMITS.max_layers} layers."
@@ -120,19 +170,15 @@ def _insert(index: int) -> None:
     _commit(spec.insert_layer(index, layer), select=index)
 
 
-def _select_changed() -> None:
-    _clear_widgets(EDIT_PREFIX)
-
-
-def _new_quiz_layer(led: Ledger) -> None:
+def _new_quiz_layer() -> None:
+    current = st.session_state.get(SELECTED_KEY)
     choices = [
         r.position - 1
-        for r in led.rows
-        if r.output_shape and r.position - 1 != st.session_state.get(SELECTED_KEY)
+        for r in ledger(get_spec()).rows
+        if r.output_shape and r.position - 1 != current
     ]
     if choices:
         st.session_state[SELECTED_KEY] = random.choice(choices)
-        _clear_widgets(EDIT_PREFIX, "shapes_quiz_answer")
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,94 +192,157 @@ def _receptive_text(row: LayerRow) -> str:
     return shape_text(row.receptive_field) if row.receptive_field else "whole image"
 
 
+def counted_layers(led: Ledger) -> int:
+    """How many layers, from the first, have a shape and so are counted in the totals: all of
+    them unless one does not fit (nothing after that one can be computed)."""
+    return next((r.position - 1 for r in led.rows if r.output_shape is None), len(led.rows))
+
+
+def totals_note(led: Ledger) -> str | None:
+    """Why the totals are missing, with what the layers that fit add up to; None when every
+    layer is counted. A total over only some layers is never shown as if it were the whole."""
+    counted = counted_layers(led)
+    if counted == len(led.rows):
+        return None
+    first = led.rows[counted]
+    if counted == 0:
+        return (
+            f"No totals: layer 1 ({first.label}) does not fit its input, so no layer has a "
+            "shape and nothing can be counted yet."
+        )
+    fits = "layer 1" if counted == 1 else f"layers 1–{counted}"
+    return (
+        f"No totals: layer {first.position} ({first.label}) does not fit, so it and the layers "
+        f"after it have no shape and cannot be counted. The {fits} that fit have "
+        f"{fmt(sum(r.params for r in led.rows[:counted]))} parameters and "
+        f"{fmt(sum(r.macs for r in led.rows[:counted]))} multiply-adds per image."
+    )
+
+
+# The ledger's columns, narrow enough for a 1024-pixel screen with the sidebar open; a layer's
+# trainable / non-trainable split and its formulas are on the right when it is selected.
+NUMBER_COLUMNS = ("Parameters", "Multiply-adds", "Memory")
+COLUMN_HELP = {
+    "#": "The layer's position. ❌ it does not fit (see the message above), ⚠️ worth a look.",
+    "Output shape": "Height × width × depth of what the layer outputs, for one image.",
+    "Parameters": "Weights and biases this layer learns (plus batch norm's statistics). Select "
+    "a layer to see trainable and non-trainable apart, with the formula.",
+    "Non-trainable": "Parameters that training does not learn by gradient descent (batch "
+    "norm's moving mean and variance).",
+    "Multiply-adds": "Multiplications (each followed by an addition) for one image.",
+    "Memory": "The layer's output for one image, as float32 (4 bytes a value).",
+    "Receptive field": "How many input pixels one output value sees.",
+}
+
+
 def ledger_frame(led: Ledger, hidden: int | None) -> pd.DataFrame:
-    """The ledger as a table; row ``hidden`` (a 0-based layer index) shows '?' in quiz mode."""
-    records = [
-        {
-            "#": "",
-            "Layer": "Input",
-            "Output shape": shape_text(led.spec.input_shape),
-            "Parameters": "",
-            "Trainable": "",
-            "Non-trainable": "",
-            "Multiply-adds": "",
-            "Memory": human_bytes(math.prod(led.spec.input_shape) * 4),
-            "Receptive field": "1×1",
-            "Check": "",
+    """The ledger as a table; row ``hidden`` (a 0-based layer index) shows '?' in quiz mode.
+
+    A "Non-trainable" column appears only when some layer has such parameters (batch norm).
+    The Total row shows "—" when a layer does not fit (see :func:`totals_note`).
+    """
+    split = any(r.non_trainable_params for r in led.rows)
+    blank = dict.fromkeys(NUMBER_COLUMNS + (("Non-trainable",) if split else ()), "")
+
+    def record(position: str, layer: str, shape: str, numbers: dict, receptive: str) -> dict:
+        return {
+            "#": position,
+            "Layer": layer,
+            "Output shape": shape,
+            **{k: numbers[k] for k in ("Parameters", *(["Non-trainable"] if split else []))},
+            "Multiply-adds": numbers["Multiply-adds"],
+            "Memory": numbers["Memory"],
+            "Receptive field": receptive,
         }
+
+    records = [
+        record(
+            "",
+            "Input",
+            shape_text(led.spec.input_shape),
+            blank | {"Memory": human_bytes(math.prod(led.spec.input_shape) * 4)},
+            "1×1",
+        )
     ]
     for row in led.rows:
         computed = row.output_shape is not None
-        errors = [p for p in row.problems if p.severity == "error"]
-        warnings = [p for p in row.problems if p.severity == "warning"]
-        status = (
-            "❌ see below"
-            if errors
-            else ("⚠️ see below" if warnings else ("✓" if computed else "—"))
-        )
-        record = {
-            "#": str(row.position),
-            "Layer": row.label,
-            "Output shape": shape_text(row.output_shape),
-            "Parameters": fmt(row.params) if computed else "—",
-            "Trainable": fmt(row.trainable_params) if computed else "—",
-            "Non-trainable": fmt(row.non_trainable_params) if computed else "—",
-            "Multiply-adds": fmt(row.macs) if computed else "—",
-            "Memory": human_bytes(row.activation_bytes) if computed else "—",
-            "Receptive field": _receptive_text(row),
-            "Check": status,
+        severities = {p.severity for p in row.problems}
+        mark = " ❌" if "error" in severities else (" ⚠️" if "warning" in severities else "")
+        numbers = {
+            "Parameters": fmt(row.params),
+            "Non-trainable": fmt(row.non_trainable_params),
+            "Multiply-adds": fmt(row.macs),
+            "Memory": human_bytes(row.activation_bytes),
         }
+        if not computed:
+            numbers = dict.fromkeys(numbers, "—")
         if hidden is not None and row.position - 1 == hidden:
-            for column in (
-                "Output shape",
-                "Parameters",
-                "Trainable",
-                "Non-trainable",
-                "Multiply-adds",
-                "Memory",
-            ):
-                record[column] = "?"
-        records.append(record)
-    records.append(
-        {
-            "#": "",
-            "Layer": "Total",
-            "Output shape": shape_text(led.output_shape),
+            numbers = dict.fromkeys(numbers, "?")
+        shape = "?" if hidden == row.position - 1 else shape_text(row.output_shape)
+        records.append(
+            record(f"{row.position}{mark}", row.label, shape, numbers, _receptive_text(row))
+        )
+    if counted_layers(led) < len(led.rows):
+        totals = dict.fromkeys(("Parameters", "Non-trainable", "Multiply-adds", "Memory"), "—")
+    elif hidden is not None:
+        totals = dict.fromkeys(("Parameters", "Non-trainable", "Multiply-adds", "Memory"), "?")
+    else:
+        totals = {
             "Parameters": fmt(led.total_params),
-            "Trainable": fmt(led.trainable_params),
             "Non-trainable": fmt(led.non_trainable_params),
             "Multiply-adds": fmt(led.total_macs),
             "Memory": human_bytes(led.total_activation_bytes),
-            "Receptive field": "",
-            "Check": "",
         }
-    )
-    if hidden is not None:
-        records[-1].update(
-            {
-                c: "?"
-                for c in ("Parameters", "Trainable", "Non-trainable", "Multiply-adds", "Memory")
-            }
-        )
+    records.append(record("", "Total", shape_text(led.output_shape), totals, ""))
     return pd.DataFrame.from_records(records)
 
 
 def _style(frame: pd.DataFrame, selected: int | None):
     def colour(row: pd.Series) -> list[str]:
-        if row["Check"].startswith("❌"):
+        if row["#"].endswith("❌"):
             css = "background-color: #fde2e1"
         elif row["Layer"] == "Total":
             css = "font-weight: bold; background-color: #f0f2f6"
-        elif selected is not None and row["#"] == str(selected + 1):
+        elif selected is not None and row["#"].split(" ")[0] == str(selected + 1):
             css = "background-color: #e3f0ff"
         else:
             css = ""
         return [css] * len(row)
 
-    numbers = ["Parameters", "Trainable", "Non-trainable", "Multiply-adds", "Memory"]
+    numbers = [c for c in frame.columns if c in (*NUMBER_COLUMNS, "Non-trainable")]
     return frame.style.apply(colour, axis=1).set_properties(
         subset=numbers, **{"text-align": "right"}
     )
+
+
+def same_network(a: Spec, b: Spec) -> bool:
+    """Whether two specs build the same network (``3`` and ``[3, 3]`` are the same kernel)."""
+    return a.input_shape == b.input_shape and [(x.type, x.keras_kwargs()) for x in a.layers] == [
+        (y.type, y.keras_kwargs()) for y in b.layers
+    ]
+
+
+def design_caption(spec: Spec, chosen: Preset) -> str:
+    """Where the design on the page comes from, and what Load preset would load instead."""
+    origin, edited = spec_origin()
+    matching = next((p for p in PRESETS.values() if same_network(p.spec, spec)), None)
+    if matching is not None:
+        via = " (opened from a share link)" if origin == "link" and not edited else ""
+        text = f"**Your design:** the preset “{matching.title}”{via}."
+    else:
+        started = (origin or f"preset:{FIRST_PRESET}").split(":", 1)
+        if started[0] == "preset" and started[1] in PRESETS:
+            text = f"**Your design:** “{PRESETS[started[1]].title}” with your changes."
+        else:
+            where = {
+                "link": "opened from a share link",
+                "json": "loaded from JSON",
+                "example": "the worked example (a 4×4 filter over a 299×299 RGB image)",
+            }.get(started[0], "your own")
+            text = f"**Your design:** {where}{', with your changes' if edited else ''}."
+    if matching is chosen:
+        return f"{text} {chosen.description}"
+    return f"{text} **Load preset** replaces it with “{chosen.title}”: {chosen.description}"
 
 
 def ledger_chart(led: Ledger) -> go.Figure:
@@ -303,15 +412,16 @@ def parse_count(text: str) -> int | None:
         return None
 
 
-def quiz(row: LayerRow, led: Ledger) -> None:
+def quiz(row: LayerRow, key: str) -> None:
+    """Ask for ``row``'s output shape and parameters; ``key`` prefixes the answer boxes."""
     st.markdown(
         f"**Quiz: layer {row.position}, {row.label}**, receives {shape_text(row.input_shape)}."
     )
-    shape_answer = st.text_input("Its output shape (e.g. 26×26×32)", key="shapes_quiz_answer_shape")
-    params_answer = st.text_input("Its number of parameters", key="shapes_quiz_answer_params")
+    shape_answer = st.text_input("Its output shape (e.g. 26×26×32)", key=f"{key}_shape")
+    params_answer = st.text_input("Its number of parameters", key=f"{key}_params")
     c1, c2 = st.columns(2)
     checked = c1.button("Check", key="shapes_quiz_check", type="primary")
-    c2.button("Another layer", key="shapes_quiz_next", on_click=_new_quiz_layer, args=(led,))
+    c2.button("Another layer", key="shapes_quiz_next", on_click=_new_quiz_layer)
     if checked:
         shape_ok = parse_shape(shape_answer) == row.output_shape
         params_ok = parse_count(params_answer) == row.params
@@ -344,21 +454,21 @@ share.restore_from_link()  # app.py does it first; again for a page run on its o
 share.show_link_message()
 spec = get_spec()  # a share link's design, if this visit came with one
 share.apply_link_settings(
-    {SELECTED_KEY: share.whole_number(0, len(spec.layers) - 1), "shapes_quiz": share.yes_no}
+    {SELECTED_KEY: share.whole_number(0, len(spec.layers) - 1), QUIZ_KEY: share.yes_no}
 )
 message = st.session_state.pop(MESSAGE_KEY, None)
 if message:
     (st.error if message.startswith("error:") else st.toast)(message.removeprefix("error:"))
 
 # ----- design controls -----
-top = st.columns([3, 1, 1, 2.4])
-preset_names = list(PRESETS)
-top[0].selectbox(
+top = st.columns([3, 1.2, 1], vertical_alignment="bottom")
+chosen = top[0].selectbox(
     "Preset",
-    preset_names,
-    format_func=lambda name: PRESETS[name].title,
+    list(PRESETS),
+    format_func=lambda name: PRESETS[name].title if name in PRESETS else str(name),
     key="shapes_preset",
-    help="Load one of the tutorial networks (or CNN Lab's own) to start from.",
+    help="A tutorial network (or one of CNN Lab's own) to start from: Load preset replaces your "
+    "design with it (Undo brings yours back).",
 )
 top[1].button("Load preset", key="shapes_load", on_click=_load_preset, width="stretch")
 top[2].button(
@@ -368,60 +478,59 @@ top[2].button(
     disabled=not st.session_state.get(HISTORY_KEY),
     width="stretch",
 )
-with top[3]:
+st.caption(design_caption(spec, PRESETS.get(chosen, PRESETS[FIRST_PRESET])))
+
+# The ledger is drawn at the top but filled last, after the layer editor below has run.
+ledger_area = st.container()
+editor, details = st.columns([1, 1.25], gap="medium")
+
+# ----- the layer editor (drawn first: its edits must reach the ledger of this same run) -----
+with editor:
+    st.subheader("Layers")
+    led = ledger(spec)
+    selected = selected_layer(len(spec.layers))
     c_h, c_w, c_c = st.columns(3)
+    shape_widget = input_key()
     height = c_h.number_input(
-        "Input height", 1, LIMITS.max_input_side, spec.input_shape[0], key=f"{INPUT_PREFIX}_h"
+        "Input height", 1, LIMITS.max_input_side, spec.input_shape[0], key=f"{shape_widget}_h"
     )
     width = c_w.number_input(
-        "Input width", 1, LIMITS.max_input_side, spec.input_shape[1], key=f"{INPUT_PREFIX}_w"
+        "Input width", 1, LIMITS.max_input_side, spec.input_shape[1], key=f"{shape_widget}_w"
     )
     channels = c_c.number_input(
         "Channels",
         1,
         LIMITS.max_input_channels,
         spec.input_shape[2],
-        key=f"{INPUT_PREFIX}_c",
+        key=f"{shape_widget}_c",
         help="1 for grayscale, 3 for RGB.",
     )
-if (height, width, channels) != spec.input_shape:
-    _commit(spec.with_input_shape((int(height), int(width), int(channels))), structural=False)
-    st.rerun()  # draw every widget (layer labels included) from the new design
-st.caption(PRESETS[st.session_state["shapes_preset"]].description)
-
-# The ledger is drawn at the top but filled last, after the layer editor below has run.
-ledger_area = st.container()
-editor, details = st.columns([1.3, 2], gap="large")
-
-# ----- the layer editor (drawn first: its edits must reach the ledger of this same run) -----
-with editor:
-    st.subheader("Layers")
-    led = ledger(spec)
-    if st.session_state.get(SELECTED_KEY, 0) >= len(spec.layers):
-        st.session_state[SELECTED_KEY] = len(spec.layers) - 1
+    if (height, width, channels) != spec.input_shape:
+        _commit(spec.with_input_shape((int(height), int(width), int(channels))))
+        st.rerun()  # draw every widget (layer labels included) from the new design
 
     def option_label(index: int) -> str:
         row = led.rows[index]
         mark = " ❌" if not row.ok else ""
         return f"{index + 1}. {row.label}{mark}"
 
-    selected = st.selectbox(
+    picker = picker_key(selected)
+    st.selectbox(
         "Selected layer",
         range(len(spec.layers)),
+        index=selected,
         format_func=option_label,
-        key=SELECTED_KEY,
-        on_change=_select_changed,
+        key=picker,
+        on_change=_picked,
+        args=(picker,),
         help="The selected layer is highlighted in the ledger; its formulas are shown on the right.",
     )
     with st.container(border=True):
         layer = spec.layers[selected]
-        edited = layer_form(layer, EDIT_PREFIX)
+        edited = layer_form(layer, layer_key(selected))
         if edited != layer.to_dict():
             try:
-                _commit(
-                    spec.replace_layer(selected, layer_from_dict(edited, selected + 1)),
-                    structural=False,
-                )
+                _commit(spec.replace_layer(selected, layer_from_dict(edited, selected + 1)))
             except SpecError as err:
                 st.error(str(err))
             else:
@@ -433,6 +542,7 @@ with editor:
             on_click=_move,
             args=(selected, -1),
             disabled=selected == 0,
+            help="Move the selected layer up.",
             width="stretch",
         )
         b2.button(
@@ -441,12 +551,13 @@ with editor:
             on_click=_move,
             args=(selected, 1),
             disabled=selected == len(spec.layers) - 1,
+            help="Move the selected layer down.",
             width="stretch",
         )
         b3.button(
             "Remove", key="shapes_remove", on_click=_remove, args=(selected,), width="stretch"
         )
-    c1, c2 = st.columns([2, 1.3], vertical_alignment="bottom")
+    c1, c2 = st.columns([1.3, 1], vertical_alignment="bottom")
     c1.selectbox("New layer", list(LAYER_TYPES), key="shapes_new_type")
     c2.button(
         "Insert below",
@@ -469,7 +580,7 @@ with editor:
 
 # ----- the ledger and everything computed from it -----
 with ledger_area:
-    quiz_mode = st.session_state.get("shapes_quiz", False)
+    quiz_mode = st.session_state.get(QUIZ_KEY) is True
     problems = led.problems
     errors = [p for p in problems if p.severity == "error"]
     for problem in errors:
@@ -484,29 +595,40 @@ with ledger_area:
         hide_index=True,
         width="stretch",
         height=35 * (len(frame) + 1) + 3,  # every row visible, no inner scrolling
+        column_config={
+            name: st.column_config.Column(help=text)
+            for name, text in COLUMN_HELP.items()
+            if name in frame.columns
+        },
     )
 
     if not quiz_mode:
+        note = totals_note(led)
         m1, m2, m3, m4 = st.columns(4)
         m1.metric(
             "Parameters",
-            fmt(led.total_params),
-            help=f"{fmt(led.trainable_params)} trainable, {fmt(led.non_trainable_params)} non-trainable",
+            "—" if note else fmt(led.total_params),
+            help=note
+            or f"{fmt(led.trainable_params)} trainable, {fmt(led.non_trainable_params)} non-trainable",
         )
         m2.metric(
-            "Weights on disk", human_bytes(led.weight_bytes), help="float32: 4 bytes per parameter"
+            "Weights on disk",
+            "—" if note else human_bytes(led.weight_bytes),
+            help=note or "float32: 4 bytes per parameter",
         )
-        m3.metric("Multiply-adds per image", fmt(led.total_macs))
+        m3.metric("Multiply-adds per image", "—" if note else fmt(led.total_macs), help=note)
         m4.metric(
             "Activation memory per image",
-            human_bytes(led.total_activation_bytes),
-            help="All layer outputs for one image, float32",
+            "—" if note else human_bytes(led.total_activation_bytes),
+            help=note or "All layer outputs for one image, float32",
         )
+        if note:
+            st.caption(note)
 
 with details:
     st.toggle(
         "Quiz me",
-        key="shapes_quiz",
+        key=QUIZ_KEY,
         help="Hide the selected layer's numbers in the ledger and work them out yourself.",
     )
     tab_formulas, tab_chart, tab_fc, tab_export, tab_examples = st.tabs(
@@ -515,7 +637,7 @@ with details:
     row = led.rows[selected]
     with tab_formulas:
         if quiz_mode and row.output_shape is not None:
-            quiz(row, led)
+            quiz(row, quiz_key(selected))
         else:
             show_formulas(row)
     with tab_chart:
@@ -615,7 +737,7 @@ with details:
             key="shapes_example_299",
             on_click=_commit,
             args=(example,),
-            kwargs={"select": 0},
+            kwargs={"select": 0, "origin": "example"},
         )
         st.markdown(
             "**Flatten:** in the Tutorial CNN, the first pooling layer outputs 13×13×32, and a Flatten there "
@@ -624,7 +746,7 @@ with details:
         )
 
 # ----- the share link: the design itself, the selected layer and quiz mode -----
-share_token = share.update_link({SELECTED_KEY: int(selected), "shapes_quiz": bool(quiz_mode)})
+share_token = share.update_link({SELECTED_KEY: selected, QUIZ_KEY: quiz_mode})
 with editor, st.expander("Share this page", icon=":material/share:"):
     st.caption(
         "This link opens this design on the Shapes page (and on the Train page under “My "

@@ -62,6 +62,7 @@ from cnn_core.presets import get_preset
 from cnn_core.share import QUERY_KEY, ShareError, decode, encode
 from cnn_core.spec import Spec, SpecError
 from tests.conftest import APP_TIMEOUT
+from tests.shapes_page import layer_picker, layer_widget, widget_name
 from tests.test_classify import draw_digit, save_png
 from tests.test_data import _pets, _png, _zip
 from tests.test_page_draw import png, small_model, text_of, uploader
@@ -530,7 +531,7 @@ def test_spec_from_json_refuses_garbage_with_a_short_message(text, message):
 
 def test_shapes_page_refuses_garbage_json_and_keeps_the_design():
     at = open_app("pages/shapes.py")
-    at.number_input(key="shapes_edit_filters").set_value(8)  # the visitor's own design
+    layer_widget(at, "filters").set_value(8)  # the visitor's own design
     rerun(at)
     design = at.session_state["spec"]
     assert design["layers"][0]["filters"] == 8
@@ -604,13 +605,13 @@ def test_shapes_page_absurd_numbers_in_every_layer_form_leave_the_design_unchang
     at = open_app("pages/shapes.py", spec=every_kind.to_dict())
     tried = []
     for index in (0, 1, 2, 3, 5):
-        at.selectbox(key="shapes_selected").select(index)
+        layer_picker(at).select(index)
         rerun(at)
-        tried += type_absurd_numbers(at)
+        tried += map(widget_name, type_absurd_numbers(at))
         assert Spec.from_dict(at.session_state["spec"]) == every_kind, index
         assert not at.error, index
-    assert {"shapes_input_h", "shapes_edit_filters", "shapes_edit_momentum", "shapes_edit_units",
-            "shapes_edit_rate", "shapes_edit_pool_size_h", "shapes_edit_strides_w"} <= set(tried)  # fmt: skip
+    assert {"input_h", "layer_filters", "layer_momentum", "layer_units", "layer_rate",
+            "layer_pool_size_h", "layer_strides_w"} <= set(tried)  # fmt: skip
 
 
 def test_train_page_absurd_numbers_keep_the_settings_in_range_and_the_run(finished_run):

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from cnn_core.presets import PRESETS
 from cnn_core.spec import Spec
 from tests.conftest import APP_TIMEOUT
+from tests.shapes_page import input_widget, layer_picker, layer_widget, quiz_box, select_layer
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "shapes.py")
 
@@ -30,7 +31,7 @@ def ledger(app: AppTest):
 
 def row(app: AppTest, position: int) -> dict:
     frame = ledger(app)
-    return frame[frame["#"] == str(position)].iloc[0].to_dict()
+    return frame[frame["#"].str.split().str[0] == str(position)].iloc[0].to_dict()
 
 
 def total(app: AppTest) -> str:
@@ -67,25 +68,26 @@ def test_loading_a_preset_changes_the_ledger_and_undo_brings_it_back(at):
 
 
 def test_editing_a_layer_changes_its_row_and_the_shared_spec(at):
-    at.number_input(key="shapes_edit_filters").set_value(8).run()
+    layer_widget(at, "filters").set_value(8).run()
     assert row(at, 1)["Output shape"] == "26×26×8" and row(at, 1)["Parameters"] == "80"
     assert row(at, 3)["Parameters"] == f"{(3 * 3 * 8 + 1) * 64:,}"
     assert current_spec(at).layers[0].filters == 8  # the Train and Draw pages read this
 
-    at.number_input(key="shapes_edit_kernel_size_w").set_value(5).run()
+    layer_widget(at, "kernel_size_w").set_value(5).run()
     assert row(at, 1)["Output shape"] == "26×24×8"
     assert current_spec(at).layers[0].kernel_size == (3, 5)
 
 
 def test_selecting_another_layer_edits_that_layer(at):
-    at.selectbox(key="shapes_selected").select(7).run()  # Dense 128
-    at.number_input(key="shapes_edit_units").set_value(64).run()
+    select_layer(at, 7)  # Dense 128
+    assert layer_widget(at, "units").value == 128  # the form shows the selected layer
+    layer_widget(at, "units").set_value(64).run()
     assert row(at, 8)["Parameters"] == f"{(128 + 1) * 64:,}"
     assert row(at, 1)["Parameters"] == "320"  # layer 1 untouched
 
 
 def test_an_input_too_small_marks_the_layer_with_a_plain_message(at):
-    at.number_input(key="shapes_input_h").set_value(12).run()
+    input_widget(at, "h").set_value(12).run()
     assert not at.exception
     errors = [e.value for e in at.error]
     assert errors == [
@@ -93,12 +95,12 @@ def test_an_input_too_small_marks_the_layer_with_a_plain_message(at):
         "(which adds no zeros): the output size would be −1×3, so no pixels are left. Use a "
         'smaller kernel_size, padding "same", or remove a shrinking layer before it.'
     ]
-    assert row(at, 5)["Check"].startswith("❌")
+    assert row(at, 5)["#"] == "5 ❌"
     assert row(at, 6)["Output shape"] == "—"
 
 
 def test_removing_flatten_explains_dense_on_a_feature_map(at):
-    at.selectbox(key="shapes_selected").select(6).run()  # Flatten
+    select_layer(at, 6)  # Flatten
     at.button(key="shapes_remove").click().run()
     assert not at.exception
     assert any("Layer 7 (Dense): receives a 1×1×128 feature map" in e.value for e in at.error)
@@ -106,10 +108,10 @@ def test_removing_flatten_explains_dense_on_a_feature_map(at):
 
 
 def test_move_and_insert_layers(at):
-    at.selectbox(key="shapes_selected").select(1).run()  # the first MaxPooling2D
+    select_layer(at, 1)  # the first MaxPooling2D
     at.button(key="shapes_up").click().run()
     assert row(at, 1)["Layer"] == "MaxPooling2D 2×2" and row(at, 2)["Output shape"] == "12×12×32"
-    assert at.selectbox(key="shapes_selected").value == 0  # the selection follows the layer
+    assert layer_picker(at).value == 0  # the selection follows the layer
     at.selectbox(key="shapes_new_type").select("BatchNormalization")
     at.button(key="shapes_insert").click().run()
     assert row(at, 2)["Layer"] == "BatchNormalization"
@@ -145,11 +147,11 @@ def test_exports_are_offered(at):
 def test_quiz_hides_the_answers_and_checks_them(at):
     at.toggle(key="shapes_quiz").set_value(True).run()
     assert row(at, 1)["Output shape"] == "?" and row(at, 1)["Parameters"] == "?"
-    at.text_input(key="shapes_quiz_answer_shape").input("26 x 26 x 32")
-    at.text_input(key="shapes_quiz_answer_params").input("320")
+    quiz_box(at, "shape").input("26 x 26 x 32")
+    quiz_box(at, "params").input("320")
     at.button(key="shapes_quiz_check").click().run()
     assert [s.value for s in at.success] == ["Both right: 26×26×32 and 320 parameters."]
-    at.text_input(key="shapes_quiz_answer_params").input("288")
+    quiz_box(at, "params").input("288")
     at.button(key="shapes_quiz_check").click().run()
     assert any("it is 320" in e.value for e in at.error)
 

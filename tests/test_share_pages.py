@@ -15,6 +15,7 @@ from cnn_core.share import QUERY_KEY, decode, encode
 from cnn_core.spec import Spec
 from cnn_core.training import DEFAULTS
 from tests.conftest import APP_TIMEOUT
+from tests.shapes_page import layer_picker
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SHAPES, TRAIN, CONVOLUTION, DRAW = (
@@ -59,7 +60,7 @@ def test_shapes_link_restores_the_design_the_selected_layer_and_quiz_mode():
     at = open_page(SHAPES, encode(spec, {"shapes_selected": 2, "shapes_quiz": True}))
     assert not at.warning
     assert Spec.from_dict(at.session_state["spec"]) == spec
-    assert at.selectbox(key="shapes_selected").value == 2
+    assert layer_picker(at).value == 2
     assert at.toggle(key="shapes_quiz").value is True
     assert "?" in at.dataframe[0].value.iloc[3].tolist()  # layer 3's numbers hidden: quiz mode
     # the page's own link carries the same, and the share box shows it
@@ -74,7 +75,7 @@ def test_shapes_link_with_a_layer_that_is_not_there_keeps_the_first():
     assert len(at.warning) == 1
     assert "shapes_selected" in at.warning[0].value
     assert f"from 0 to {len(spec.layers) - 1}" in at.warning[0].value
-    assert at.selectbox(key="shapes_selected").value == 0
+    assert layer_picker(at).value == 0
     assert at.toggle(key="shapes_quiz").value is True  # the good value still applies
 
 
@@ -252,7 +253,7 @@ BAD_LINKS = {
 
 # One widget per page and its default, to see that the defaults are what the visitor gets.
 DEFAULTS_SHOWN = {
-    SHAPES: ("selectbox", "shapes_selected", 0),
+    SHAPES: ("toggle", "shapes_quiz", False),
     TRAIN: ("number_input", "train_epochs", DEFAULTS.epochs),
     CONVOLUTION: ("number_input", "conv_stride", 1),
     DRAW: ("slider", "draw_pen_width", 22),

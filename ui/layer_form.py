@@ -100,8 +100,10 @@ class _Form:
 def layer_form(layer: Layer, key: str) -> dict[str, Any]:
     """Render the widgets for ``layer``'s arguments; return the edited layer as a spec dict.
 
-    ``key`` prefixes every widget key (e.g. ``shapes_edit``); the caller clears those keys when a
-    different layer is selected, so the widgets always start from that layer's current values.
+    ``key`` prefixes every widget key. It must name this very layer and revision of the design
+    (e.g. ``shapes_layer_2_7``, see pages/shapes.py): a browser keeps a widget's value for as long
+    as its key lives, so a key reused for another layer or an older design would show, and send
+    back, that one's values. A fresh key starts from ``layer``'s own values.
     """
     form = _Form(layer, key)
     kwargs = layer.keras_kwargs()

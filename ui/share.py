@@ -54,7 +54,7 @@ def restore_from_link() -> SharedState | None:
         del st.query_params[QUERY_KEY]  # so that copying the address does not pass it on
         return None
     if shared.spec is not None:
-        set_spec(shared.spec)
+        set_spec(shared.spec, origin="link")
     st.session_state[_PENDING] = dict(shared.settings)
     return shared
 

@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 # The architecture every page reads and writes (Shapes, Train, Draw, share links), stored as its
 # JSON dict so that a code reload during development never leaves a stale class in the session.
 SPEC_KEY = "spec"
+# How many times the design has been set in this session. Widgets that show the design derive
+# their keys from it (``shapes_layer_{index}_{revision}_filters``): the browser keeps a widget's
+# value for as long as its key lives, so a new design must get new keys, never reused old ones.
+REVISION_KEY = "spec_revision"
+# Where the design came from ("link", "preset:lenet5", "json", …) and the design as it came,
+# so that a page can say "from a share link" and tell whether it has been changed since.
+ORIGIN_KEY = "spec_origin"
 
 
 def get_spec() -> Spec:
@@ -30,8 +37,45 @@ def get_spec() -> Spec:
     return Spec.from_dict(data)
 
 
-def set_spec(spec: Spec) -> None:
+def set_spec(spec: Spec, *, origin: str | None = None) -> None:
+    """Make ``spec`` this visitor's design (a new revision of it).
+
+    ``origin`` says where a whole new design came from: ``"link"``, ``"preset:<name>"``,
+    ``"json"``, … Without it the design counts as an edit of the one before, whose origin stays.
+    """
     st.session_state[SPEC_KEY] = spec.to_dict()
+    st.session_state[REVISION_KEY] = spec_revision() + 1
+    if origin is not None:
+        st.session_state[ORIGIN_KEY] = {"origin": origin, "spec": spec.to_dict()}
+
+
+def spec_revision() -> int:
+    """A number that changes whenever the design is set (0 before the first time)."""
+    revision = st.session_state.get(REVISION_KEY, 0)
+    return revision if isinstance(revision, int) else 0
+
+
+def spec_origin() -> tuple[str | None, bool]:
+    """Where the design came from (``set_spec``'s ``origin``; None: the first preset, as every
+    visit starts), and whether it differs from the design as it came."""
+    record = st.session_state.get(ORIGIN_KEY)
+    if record is None:
+        return None, get_spec() != get_preset(FIRST_PRESET).spec
+    return record["origin"], get_spec().to_dict() != record["spec"]
+
+
+def design_snapshot() -> dict:
+    """The design and its origin, to put back later with :func:`restore_design` (Undo)."""
+    return {"spec": get_spec().to_dict(), "origin": st.session_state.get(ORIGIN_KEY)}
+
+
+def restore_design(snapshot: dict) -> None:
+    """Make a :func:`design_snapshot` the design again (a new revision, with its old origin)."""
+    set_spec(Spec.from_dict(snapshot["spec"]))
+    if snapshot["origin"] is None:
+        st.session_state.pop(ORIGIN_KEY, None)
+    else:
+        st.session_state[ORIGIN_KEY] = snapshot["origin"]
 
 
 # --------------------------------------------------------------------------------------------
