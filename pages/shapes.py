@@ -44,6 +44,7 @@ HISTORY_LIMIT = 30
 SELECTED_KEY = "shapes_selected"
 QUIZ_KEY = "shapes_quiz"
 MESSAGE_KEY = "shapes_message"  # a message from a callback, shown on the next run
+METRIC_WIDTH = 220  # pixels: room for "549,279,744" at the metric's size
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,100 +220,85 @@ def totals_note(led: Ledger) -> str | None:
     )
 
 
-# The ledger's columns, narrow enough for a 1024-pixel screen with the sidebar open; a layer's
-# trainable / non-trainable split and its formulas are on the right when it is selected.
-NUMBER_COLUMNS = ("Parameters", "Multiply-adds", "Memory")
-COLUMN_HELP = {
-    "#": "The layer's position. ❌ it does not fit (see the message above), ⚠️ worth a look.",
-    "Output shape": "Height × width × depth of what the layer outputs, for one image.",
-    "Parameters": "Weights and biases this layer learns (plus batch norm's statistics). Select "
-    "a layer to see trainable and non-trainable apart, with the formula.",
-    "Non-trainable": "Parameters that training does not learn by gradient descent (batch "
-    "norm's moving mean and variance).",
-    "Multiply-adds": "Multiplications (each followed by an addition) for one image.",
-    "Memory": "The layer's output for one image, as float32 (4 bytes a value).",
-    "Receptive field": "How many input pixels one output value sees.",
-}
+LEDGER_NOTE = (
+    "Memory: the layer's output for one image, as float32. Receptive field: the input pixels "
+    "one output value sees. A red row does not fit (see the message above). Select a layer to "
+    "see its formulas with your numbers, and its trainable and non-trainable parameters."
+)
+
+
+def _memory(n_bytes: int) -> str:
+    """``human_bytes`` that a narrow table never breaks in two ("512 bytes" stays on a line)."""
+    return human_bytes(n_bytes).replace(" ", "\u00a0")
+
+
+def layer_text(row: LayerRow, space: str = " ") -> str:
+    """A layer as the ledger and the "Selected layer" box name it: "3. Conv2D 64 3×3 relu", with
+    ❌ when it does not fit and ⚠️ when it is worth a look. The ledger's table reads Markdown,
+    where "3. " would start a numbered list: it passes a no-break space as ``space``."""
+    severities = {p.severity for p in row.problems}
+    mark = " ❌" if "error" in severities else (" ⚠️" if "warning" in severities else "")
+    return f"{row.position}.{space}{row.label}{mark}"
 
 
 def ledger_frame(led: Ledger, hidden: int | None) -> pd.DataFrame:
     """The ledger as a table; row ``hidden`` (a 0-based layer index) shows '?' in quiz mode.
 
-    A "Non-trainable" column appears only when some layer has such parameters (batch norm).
-    The Total row shows "—" when a layer does not fit (see :func:`totals_note`).
+    Like Keras' ``model.summary()``, a layer's parameters are one number (the split into
+    trainable and non-trainable is in the totals and in the selected layer's formulas). The
+    Total row shows "—" when a layer does not fit (see :func:`totals_note`).
     """
-    split = any(r.non_trainable_params for r in led.rows)
-    blank = dict.fromkeys(NUMBER_COLUMNS + (("Non-trainable",) if split else ()), "")
 
-    def record(position: str, layer: str, shape: str, numbers: dict, receptive: str) -> dict:
-        return {
-            "#": position,
-            "Layer": layer,
-            "Output shape": shape,
-            **{k: numbers[k] for k in ("Parameters", *(["Non-trainable"] if split else []))},
-            "Multiply-adds": numbers["Multiply-adds"],
-            "Memory": numbers["Memory"],
-            "Receptive field": receptive,
-        }
+    def record(layer: str, shape: str, numbers: dict, receptive: str) -> dict:
+        return {"Layer": layer, "Output shape": shape, **numbers, "Receptive field": receptive}
 
+    input_memory = _memory(math.prod(led.spec.input_shape) * 4)
     records = [
         record(
-            "",
             "Input",
             shape_text(led.spec.input_shape),
-            blank | {"Memory": human_bytes(math.prod(led.spec.input_shape) * 4)},
+            {"Parameters": "", "Multiply-adds": "", "Memory": input_memory},
             "1×1",
         )
     ]
     for row in led.rows:
-        computed = row.output_shape is not None
-        severities = {p.severity for p in row.problems}
-        mark = " ❌" if "error" in severities else (" ⚠️" if "warning" in severities else "")
         numbers = {
             "Parameters": fmt(row.params),
-            "Non-trainable": fmt(row.non_trainable_params),
             "Multiply-adds": fmt(row.macs),
-            "Memory": human_bytes(row.activation_bytes),
+            "Memory": _memory(row.activation_bytes),
         }
-        if not computed:
+        shape = shape_text(row.output_shape)
+        if row.output_shape is None:
             numbers = dict.fromkeys(numbers, "—")
-        if hidden is not None and row.position - 1 == hidden:
-            numbers = dict.fromkeys(numbers, "?")
-        shape = "?" if hidden == row.position - 1 else shape_text(row.output_shape)
-        records.append(
-            record(f"{row.position}{mark}", row.label, shape, numbers, _receptive_text(row))
-        )
+        if hidden == row.position - 1:
+            numbers, shape = dict.fromkeys(numbers, "?"), "?"
+        records.append(record(layer_text(row, "\u00a0"), shape, numbers, _receptive_text(row)))
+    totals = {
+        "Parameters": fmt(led.total_params),
+        "Multiply-adds": fmt(led.total_macs),
+        "Memory": _memory(led.total_activation_bytes),
+    }
     if counted_layers(led) < len(led.rows):
-        totals = dict.fromkeys(("Parameters", "Non-trainable", "Multiply-adds", "Memory"), "—")
+        totals = dict.fromkeys(totals, "—")
     elif hidden is not None:
-        totals = dict.fromkeys(("Parameters", "Non-trainable", "Multiply-adds", "Memory"), "?")
-    else:
-        totals = {
-            "Parameters": fmt(led.total_params),
-            "Non-trainable": fmt(led.non_trainable_params),
-            "Multiply-adds": fmt(led.total_macs),
-            "Memory": human_bytes(led.total_activation_bytes),
-        }
-    records.append(record("", "Total", shape_text(led.output_shape), totals, ""))
+        totals = dict.fromkeys(totals, "?")
+    records.append(record("Total", shape_text(led.output_shape), totals, ""))
     return pd.DataFrame.from_records(records)
 
 
 def _style(frame: pd.DataFrame, selected: int | None):
     def colour(row: pd.Series) -> list[str]:
-        if row["#"].endswith("❌"):
+        if row["Layer"].endswith("❌"):
             css = "background-color: #fde2e1"
         elif row["Layer"] == "Total":
             css = "font-weight: bold; background-color: #f0f2f6"
-        elif selected is not None and row["#"].split(" ")[0] == str(selected + 1):
+        elif selected is not None and row["Layer"].startswith(f"{selected + 1}.\u00a0"):
             css = "background-color: #e3f0ff"
         else:
             css = ""
         return [css] * len(row)
 
-    numbers = [c for c in frame.columns if c in (*NUMBER_COLUMNS, "Non-trainable")]
-    return frame.style.apply(colour, axis=1).set_properties(
-        subset=numbers, **{"text-align": "right"}
-    )
+    return frame.style.apply(colour, axis=1)
 
 
 def same_network(a: Spec, b: Spec) -> bool:
@@ -489,13 +475,24 @@ with editor:
     st.subheader("Layers")
     led = ledger(spec)
     selected = selected_layer(len(spec.layers))
+    st.markdown("**Input:** height × width × channels (1 for grayscale, 3 for RGB)")
     c_h, c_w, c_c = st.columns(3)
     shape_widget = input_key()
     height = c_h.number_input(
-        "Input height", 1, LIMITS.max_input_side, spec.input_shape[0], key=f"{shape_widget}_h"
+        "Input height",
+        1,
+        LIMITS.max_input_side,
+        spec.input_shape[0],
+        key=f"{shape_widget}_h",
+        label_visibility="collapsed",
     )
     width = c_w.number_input(
-        "Input width", 1, LIMITS.max_input_side, spec.input_shape[1], key=f"{shape_widget}_w"
+        "Input width",
+        1,
+        LIMITS.max_input_side,
+        spec.input_shape[1],
+        key=f"{shape_widget}_w",
+        label_visibility="collapsed",
     )
     channels = c_c.number_input(
         "Channels",
@@ -503,23 +500,18 @@ with editor:
         LIMITS.max_input_channels,
         spec.input_shape[2],
         key=f"{shape_widget}_c",
-        help="1 for grayscale, 3 for RGB.",
+        label_visibility="collapsed",
     )
     if (height, width, channels) != spec.input_shape:
         _commit(spec.with_input_shape((int(height), int(width), int(channels))))
         st.rerun()  # draw every widget (layer labels included) from the new design
-
-    def option_label(index: int) -> str:
-        row = led.rows[index]
-        mark = " ❌" if not row.ok else ""
-        return f"{index + 1}. {row.label}{mark}"
 
     picker = picker_key(selected)
     st.selectbox(
         "Selected layer",
         range(len(spec.layers)),
         index=selected,
-        format_func=option_label,
+        format_func=lambda index: layer_text(led.rows[index]),
         key=picker,
         on_change=_picked,
         args=(picker,),
@@ -557,7 +549,7 @@ with editor:
         b3.button(
             "Remove", key="shapes_remove", on_click=_remove, args=(selected,), width="stretch"
         )
-    c1, c2 = st.columns([1.3, 1], vertical_alignment="bottom")
+    c1, c2 = st.columns(2, vertical_alignment="bottom")
     c1.selectbox("New layer", list(LAYER_TYPES), key="shapes_new_type")
     c2.button(
         "Insert below",
@@ -590,40 +582,49 @@ with ledger_area:
             st.warning(str(problem), icon="⚠️")
 
     frame = ledger_frame(led, selected if quiz_mode else None)
-    st.dataframe(
-        _style(frame, selected),
-        hide_index=True,
-        width="stretch",
-        height=35 * (len(frame) + 1) + 3,  # every row visible, no inner scrolling
-        column_config={
-            name: st.column_config.Column(help=text)
-            for name, text in COLUMN_HELP.items()
-            if name in frame.columns
-        },
-    )
+    # A static table wraps its headers and labels to the width it has: the whole ledger fits on
+    # a 1024-pixel screen with the sidebar open, with no sideways scrolling.
+    st.table(_style(frame, selected), hide_index=True, border="horizontal")
+    st.caption(LEDGER_NOTE)
 
     if not quiz_mode:
         note = totals_note(led)
-        m1, m2, m3, m4 = st.columns(4)
-        m1.metric(
-            "Parameters",
-            "—" if note else fmt(led.total_params),
-            help=note
-            or f"{fmt(led.trainable_params)} trainable, {fmt(led.non_trainable_params)} non-trainable",
-        )
-        m2.metric(
-            "Weights on disk",
-            "—" if note else human_bytes(led.weight_bytes),
-            help=note or "float32: 4 bytes per parameter",
-        )
-        m3.metric("Multiply-adds per image", "—" if note else fmt(led.total_macs), help=note)
-        m4.metric(
-            "Activation memory per image",
-            "—" if note else human_bytes(led.total_activation_bytes),
-            help=note or "All layer outputs for one image, float32",
-        )
+        # Side by side where there is room, two by two on a narrow screen: never cut short.
+        with st.container(horizontal=True, gap="medium"):
+            st.metric(
+                "Parameters",
+                "—" if note else fmt(led.total_params),
+                help=note
+                or f"{fmt(led.trainable_params)} trainable, {fmt(led.non_trainable_params)} non-trainable",
+                width=METRIC_WIDTH,
+            )
+            st.metric(
+                "Weights on disk",
+                "—" if note else human_bytes(led.weight_bytes),
+                help=note or "float32: 4 bytes per parameter",
+                width=METRIC_WIDTH,
+            )
+            st.metric(
+                "Multiply-adds per image",
+                "—" if note else fmt(led.total_macs),
+                help=note,
+                width=METRIC_WIDTH,
+            )
+            st.metric(
+                "Activation memory per image",
+                "—" if note else human_bytes(led.total_activation_bytes),
+                help=note or "All layer outputs for one image, float32",
+                width=METRIC_WIDTH,
+            )
         if note:
             st.caption(note)
+        elif led.non_trainable_params:
+            st.caption(
+                f"Of the {fmt(led.total_params)} parameters, {fmt(led.trainable_params)} are "
+                f"trainable and {fmt(led.non_trainable_params)} non-trainable: batch "
+                "normalization's moving means and variances, which training updates by "
+                "averaging, not by gradient descent."
+            )
 
 with details:
     st.toggle(

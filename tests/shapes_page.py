@@ -53,3 +53,22 @@ def widget_name(key: str) -> str:
     """A form or input widget's key without its layer and revision: ``shapes_layer_2_7_filters``
     → ``layer_filters``, ``shapes_input_7_h`` → ``input_h``; other keys unchanged."""
     return re.sub(r"^shapes_(layer|input)_(?:\d+_)+", r"\1_", key)
+
+
+def ledger_table(at: AppTest):
+    """The ledger as the page shows it (a DataFrame: one row per layer, Input first, Total last)."""
+    return at.table[0].value
+
+
+def ledger_row(at: AppTest, position: int) -> dict:
+    """Layer ``position``'s row (1-based, as the ledger numbers it: "5. Conv2D 128 3×3 relu";
+    its Layer is returned with a plain space where the table has a no-break one)."""
+    frame = ledger_table(at)
+    found = frame[frame["Layer"].str.startswith(f"{position}.\u00a0")].iloc[0].to_dict()
+    return found | {"Layer": found["Layer"].replace("\u00a0", " ")}
+
+
+def ledger_total(at: AppTest) -> dict:
+    """The Total row."""
+    frame = ledger_table(at)
+    return frame[frame["Layer"] == "Total"].iloc[0].to_dict()

@@ -62,7 +62,7 @@ from cnn_core.presets import get_preset
 from cnn_core.share import QUERY_KEY, ShareError, decode, encode
 from cnn_core.spec import Spec, SpecError
 from tests.conftest import APP_TIMEOUT
-from tests.shapes_page import layer_picker, layer_widget, widget_name
+from tests.shapes_page import layer_picker, layer_widget, ledger_row, ledger_total, widget_name
 from tests.test_classify import draw_digit, save_png
 from tests.test_data import _pets, _png, _zip
 from tests.test_page_draw import png, small_model, text_of, uploader
@@ -544,8 +544,7 @@ def test_shapes_page_refuses_garbage_json_and_keeps_the_design():
         assert message in shown, name
         assert at.session_state["spec"] == design, name
         assert at.text_area(key="shapes_json_text").value == text, name  # the text is kept
-        ledger = at.dataframe[0].value
-        assert ledger[ledger["#"] == "1"].iloc[0]["Output shape"] == "26×26×8", name
+        assert ledger_row(at, 1)["Output shape"] == "26×26×8", name
     at.text_area(key="shapes_json_text").input("")
     at.button(key="shapes_json_load").click()
     rerun(at)
@@ -717,8 +716,7 @@ def test_a_share_link_with_an_absurd_design_gives_one_message_and_the_default_de
         (warning,) = [w.value for w in at.warning]
         assert warning.startswith("This share link ") and message in warning
         assert len(warning) < 400
-        ledger = at.dataframe[0].value
-        assert ledger[ledger["Layer"] == "Total"].iloc[0]["Parameters"] == "110,474"
+        assert ledger_total(at)["Parameters"] == "110,474"
 
 
 CLI_ABSURD = [

@@ -12,7 +12,15 @@ from streamlit.testing.v1 import AppTest
 from cnn_core.presets import PRESETS
 from cnn_core.spec import Spec
 from tests.conftest import APP_TIMEOUT
-from tests.shapes_page import input_widget, layer_picker, layer_widget, quiz_box, select_layer
+from tests.shapes_page import (
+    input_widget,
+    layer_picker,
+    layer_widget,
+    ledger_row,
+    ledger_total,
+    quiz_box,
+    select_layer,
+)
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "shapes.py")
 
@@ -25,18 +33,12 @@ def at() -> AppTest:
     return app
 
 
-def ledger(app: AppTest):
-    return app.dataframe[0].value
-
-
 def row(app: AppTest, position: int) -> dict:
-    frame = ledger(app)
-    return frame[frame["#"].str.split().str[0] == str(position)].iloc[0].to_dict()
+    return ledger_row(app, position)
 
 
 def total(app: AppTest) -> str:
-    frame = ledger(app)
-    return frame[frame["Layer"] == "Total"].iloc[0]["Parameters"]
+    return ledger_total(app)["Parameters"]
 
 
 def current_spec(app: AppTest) -> Spec:
@@ -62,7 +64,12 @@ def test_loading_a_preset_changes_the_ledger_and_undo_brings_it_back(at):
     at.button(key="shapes_load").click().run()
     assert not at.exception
     assert total(at) == "107,190"
-    assert row(at, 2)["Non-trainable"] == "24"
+    assert row(at, 2)["Parameters"] == "48"  # BatchNormalization over 12 channels
+    captions = [c.value for c in at.caption]
+    assert any(
+        c.startswith("Of the 107,190 parameters, 107,134 are trainable and 56 non-trainable")
+        for c in captions
+    ), captions
     at.button(key="shapes_undo").click().run()
     assert total(at) == "110,474"
 
@@ -95,7 +102,7 @@ def test_an_input_too_small_marks_the_layer_with_a_plain_message(at):
         "(which adds no zeros): the output size would be −1×3, so no pixels are left. Use a "
         'smaller kernel_size, padding "same", or remove a shrinking layer before it.'
     ]
-    assert row(at, 5)["#"] == "5 ❌"
+    assert row(at, 5)["Layer"] == "5. Conv2D 128 3×3 relu ❌"
     assert row(at, 6)["Output shape"] == "—"
 
 
@@ -110,12 +117,14 @@ def test_removing_flatten_explains_dense_on_a_feature_map(at):
 def test_move_and_insert_layers(at):
     select_layer(at, 1)  # the first MaxPooling2D
     at.button(key="shapes_up").click().run()
-    assert row(at, 1)["Layer"] == "MaxPooling2D 2×2" and row(at, 2)["Output shape"] == "12×12×32"
+    assert row(at, 1)["Layer"] == "1. MaxPooling2D 2×2" and row(at, 2)["Output shape"] == "12×12×32"
     assert layer_picker(at).value == 0  # the selection follows the layer
     at.selectbox(key="shapes_new_type").select("BatchNormalization")
     at.button(key="shapes_insert").click().run()
-    assert row(at, 2)["Layer"] == "BatchNormalization"
-    assert row(at, 2)["Non-trainable"] == "2"
+    assert row(at, 2)["Layer"] == "2. BatchNormalization"
+    assert row(at, 2)["Parameters"] == "4"
+    markdown = [m.value for m in at.markdown]  # the new layer is selected: its split is shown
+    assert "**Non-trainable parameters:** `2·1 = 2`" in markdown, markdown
 
 
 def test_bad_json_is_refused_and_the_text_and_design_are_kept(at):

@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_core.config import PROFILES
 from tests.conftest import APP_TIMEOUT
+from tests.shapes_page import ledger_row, ledger_total
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -59,10 +60,9 @@ def _convolution(at: AppTest) -> dict[str, Any]:
 
 
 def _shapes(at: AppTest) -> dict[str, Any]:
-    ledger = at.dataframe[0].value
     return {
-        "total": ledger[ledger["Layer"] == "Total"].iloc[0]["Parameters"],
-        "first_shape": ledger[ledger["#"] == "1"].iloc[0]["Output shape"],
+        "total": ledger_total(at)["Parameters"],
+        "first_shape": ledger_row(at, 1)["Output shape"],
         "metrics": {m.label: m.value for m in at.metric},
     }
 

@@ -15,7 +15,7 @@ from cnn_core.share import QUERY_KEY, decode, encode
 from cnn_core.spec import Spec
 from cnn_core.training import DEFAULTS
 from tests.conftest import APP_TIMEOUT
-from tests.shapes_page import layer_picker
+from tests.shapes_page import layer_picker, ledger_row
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SHAPES, TRAIN, CONVOLUTION, DRAW = (
@@ -62,7 +62,7 @@ def test_shapes_link_restores_the_design_the_selected_layer_and_quiz_mode():
     assert Spec.from_dict(at.session_state["spec"]) == spec
     assert layer_picker(at).value == 2
     assert at.toggle(key="shapes_quiz").value is True
-    assert "?" in at.dataframe[0].value.iloc[3].tolist()  # layer 3's numbers hidden: quiz mode
+    assert ledger_row(at, 3)["Parameters"] == "?"  # layer 3's numbers hidden: quiz mode
     # the page's own link carries the same, and the share box shows it
     assert decode(at.query_params[QUERY_KEY]).spec == spec
     assert link_settings(at) == {"shapes_selected": 2, "shapes_quiz": True}
