@@ -1,15 +1,19 @@
 """The Shapes & parameters page under Streamlit's AppTest: it renders, edits change the ledger,
 bad designs and bad JSON get messages, and it never imports TensorFlow."""
 
+import base64
 import json
+import math
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnn_core.presets import PRESETS
+from cnn_core.share import QUERY_KEY, decode, encode
 from cnn_core.spec import Spec
 from tests.conftest import APP_TIMEOUT
 from tests.shapes_page import (
@@ -23,6 +27,7 @@ from tests.shapes_page import (
 )
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "shapes.py")
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 @pytest.fixture
@@ -170,6 +175,120 @@ def test_the_tutorial_slip_example_loads(at):
     assert row(at, 1)["Parameters"] == "6,272"
     assert row(at, 1)["Multiply-adds"] == "549,279,744"
     assert any("643,687,200" in i.value for i in at.info)
+
+
+# --------------------------------------------------------------------------------------------
+# The selected layer: the page's own state, whatever is stored or sent
+# --------------------------------------------------------------------------------------------
+
+
+def open_link(token: str) -> AppTest:
+    """The app opened on the Shapes page through share link ``token``."""
+    app = AppTest.from_file(APP, default_timeout=APP_TIMEOUT)
+    app.query_params[QUERY_KEY] = token
+    app.switch_page("pages/shapes.py")
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def captions(app: AppTest) -> str:
+    return "\n".join(c.value for c in app.caption)
+
+
+def test_insert_undo_then_quiz_and_a_preset_with_the_quiz_on_and_off_run_cleanly(at):
+    at.button(key="shapes_insert").click().run()
+    assert layer_picker(at).value == 1 and layer_widget(at, "filters").value == 16
+    at.button(key="shapes_undo").click().run()
+    at.toggle(key="shapes_quiz").set_value(True).run()
+    assert not at.exception
+    assert current_spec(at) == PRESETS["tutorial"].spec
+
+    at.selectbox(key="shapes_preset").select("lenet5")
+    at.button(key="shapes_load").click().run()
+    for quiz in (True, False):
+        at.toggle(key="shapes_quiz").set_value(quiz).run()
+        assert not at.exception
+        assert layer_picker(at).value == 0 and layer_widget(at, "filters").value == 12
+    assert current_spec(at) == PRESETS["lenet5"].spec
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("2", 0), ("abc", 0), (10**12, 8), (-5, 0), (math.nan, 0), (True, 0), (None, 0), ([3], 0)],
+)
+def test_any_stored_selection_gives_a_layer_of_the_design(stored, shown):
+    app = AppTest.from_file(PAGE, default_timeout=APP_TIMEOUT)
+    app.session_state["shapes_selected"] = stored
+    app.run()
+    assert not app.exception, app.exception
+    assert layer_picker(app).value == shown
+    assert app.session_state["shapes_selected"] == shown
+
+
+@pytest.mark.parametrize("value", ["abc", -1, 10**12, 2.5, "", True])
+def test_a_link_with_a_bad_selection_says_so_and_selects_the_first_layer(value):
+    tiny = PRESETS["tiny"].spec
+    app = open_link(encode(tiny, {"shapes_selected": value}))
+    (warning,) = [w.value for w in app.warning]
+    assert "“shapes_selected”" in warning and "whole number from 0 to" in warning
+    assert layer_picker(app).value == 0
+    assert current_spec(app) == tiny
+    assert decode(app.query_params[QUERY_KEY]).spec == tiny
+
+
+def test_a_link_with_a_nan_selection_is_refused_whole_without_a_traceback():
+    text = json.dumps(
+        {"spec": PRESETS["tiny"].spec.to_dict(), "settings": {"shapes_selected": math.nan}}
+    )
+    body = base64.urlsafe_b64encode(zlib.compress(text.encode())).rstrip(b"=").decode()
+    app = open_link(f"1.{body}")
+    (warning,) = [w.value for w in app.warning]
+    assert warning.startswith("This share link ") and "Showing the defaults instead" in warning
+    assert layer_picker(app).value == 0 and current_spec(app) == PRESETS["tutorial"].spec
+
+
+# --------------------------------------------------------------------------------------------
+# Honest totals, and where the design came from
+# --------------------------------------------------------------------------------------------
+
+
+def test_an_impossible_design_shows_no_totals_and_says_why(at):
+    input_widget(at, "h").set_value(12).run()
+    assert total(at) == "—" and ledger_total(at)["Multiply-adds"] == "—"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Parameters"] == "—" and metrics["Multiply-adds per image"] == "—"
+    assert (
+        "No totals: layer 5 (Conv2D 128 3×3 relu) does not fit, so it and the layers after it "
+        "have no shape and cannot be counted. The layers 1–4 that fit have 18,816 parameters "
+        "and 683,136 multiply-adds per image."
+    ) in captions(at)
+    input_widget(at, "h").set_value(28).run()  # fits again: the whole count is back
+    assert total(at) == "110,474" and "No totals" not in captions(at)
+
+
+def test_the_caption_says_where_the_design_came_from():
+    lenet = PRESETS["lenet5"].spec
+    app = open_link(encode(lenet, {}))
+    assert "**Your design:** the preset “LeNet-5 style” (opened from a share link)." in captions(
+        app
+    )
+    layer_widget(app, "filters").set_value(10).run()
+    assert "**Your design:** opened from a share link, with your changes." in captions(app)
+    app.button(key="shapes_undo").click().run()
+    assert "(opened from a share link)" in captions(app)
+
+    app.selectbox(key="shapes_preset").select("tiny")
+    app.button(key="shapes_load").click().run()
+    assert "**Your design:** the preset “Tiny (fast)”." in captions(app)
+    layer_widget(app, "filters").set_value(4).run()
+    assert "**Your design:** “Tiny (fast)” with your changes." in captions(app)
+    app.button(key="shapes_undo").click().run()
+    app.button(key="shapes_undo").click().run()  # back before the preset: the link's design
+    assert "the preset “LeNet-5 style” (opened from a share link)" in captions(app)
+
+    custom = open_link(encode(lenet.remove_layer(4), {}))
+    assert "**Your design:** opened from a share link." in captions(custom)
 
 
 def test_page_does_not_import_tensorflow():
