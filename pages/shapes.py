@@ -44,7 +44,7 @@ HISTORY_LIMIT = 30
 SELECTED_KEY = "shapes_selected"
 QUIZ_KEY = "shapes_quiz"
 MESSAGE_KEY = "shapes_message"  # a message from a callback, shown on the next run
-METRIC_WIDTH = 220  # pixels: room for "549,279,744" at the metric's size
+METRIC_WIDTH = 210  # pixels: room for "549,279,744" at the metric's size
 
 
 # --------------------------------------------------------------------------------------------
@@ -590,7 +590,7 @@ with ledger_area:
     if not quiz_mode:
         note = totals_note(led)
         # Side by side where there is room, two by two on a narrow screen: never cut short.
-        with st.container(horizontal=True, gap="medium"):
+        with st.container(horizontal=True, gap="small"):
             st.metric(
                 "Parameters",
                 "—" if note else fmt(led.total_params),
