@@ -12,7 +12,6 @@ import json
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from cnn_core.presets import FIRST_PRESET, PRESETS
@@ -22,6 +21,7 @@ from cnn_core.spec import NEW_LAYER_DEFAULTS, Spec, layer_from_dict
 from tests.e2e.helpers import open_page, wait_for_run
 
 TUTORIAL = PRESETS[FIRST_PRESET].spec
+PRESS_MS = 120  # how long a click holds the mouse button down
 LENET = PRESETS["lenet5"].spec
 # Every element's own script chunk has loaded: nothing is still a grey placeholder that a click
 # would miss when the real widget takes its place.
@@ -59,18 +59,10 @@ def open_shapes(page, app_url: str, token: str | None = None) -> None:
 
 
 def choose(page, label: str, option: str) -> None:
-    """Pick ``option`` in the select box ``label``. A click while the page still lays itself out
-    can miss the box's opening, as a person's can: then click again, as they would."""
-    box = page.get_by_role("combobox", name=label)
-    for _ in range(3):
-        box.click()
-        listbox = page.get_by_role("listbox")
-        try:
-            listbox.wait_for(timeout=3_000)
-            break
-        except PlaywrightTimeout:  # the list did not open
-            continue
-    listbox.get_by_role("option", name=option, exact=True).click()
+    """Pick ``option`` in the select box ``label``. The click lasts as long as a person's (about
+    a tenth of a second): an instant one, just after another box was used, does not open it."""
+    page.get_by_role("combobox", name=label).click(delay=PRESS_MS)
+    page.get_by_role("listbox").get_by_role("option", name=option, exact=True).click()
     settle(page)
 
 
