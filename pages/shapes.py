@@ -138,8 +138,13 @@ def _load_json() -> None:
 def _picked(key: str) -> None:
     """The learner chose a layer in the "Selected layer" box."""
     value = st.session_state.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):  # else not one of its options
-        st.session_state[SELECTED_KEY] = value
+    if isinstance(value, int) and not isinstance(value, bool) and value < len(get_spec().layers):
+        st.session_state[SELECTED_KEY] = max(value, 0)
+    else:
+        # Not one of the box's options: only a crafted message sends that (a label of no layer,
+        # a number, a NaN). Forget it, so that the box is drawn afresh at the selected layer;
+        # kept, Streamlit would fail writing it back in the wrong type.
+        del st.session_state[key]
 
 
 def _move(index: int, offset: int) -> None:
