@@ -243,6 +243,13 @@ def test_insert_undo_then_quiz_shows_no_traceback(page, app_url):
     toggle_quiz(page)  # once a TypeError: the selection had become the label of a layer gone
     expect_no_traceback(page)
     expect(page.get_by_text("Quiz: layer 2, MaxPooling2D 2×2")).to_be_visible()
+    page.get_by_role("textbox", name="Its output shape (e.g. 26×26×32)").fill("13x13x32")
+    page.get_by_role("textbox", name="Its number of parameters").fill("0")
+    click(page, "Check")
+    expect(page.get_by_text("Both right: 13×13×32 and 0 parameters.")).to_be_visible()
+    click(page, "Another layer")  # a new question starts with empty answer boxes
+    expect(page.get_by_text("Quiz: layer 2, MaxPooling2D 2×2")).to_have_count(0)
+    expect(page.get_by_role("textbox", name="Its output shape (e.g. 26×26×32)")).to_have_value("")
     toggle_quiz(page)
     expect_design(page, TUTORIAL)
 
