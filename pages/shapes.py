@@ -216,10 +216,14 @@ def totals_note(led: Ledger) -> str | None:
             f"No totals: layer 1 ({first.label}) does not fit its input, so no layer has a "
             "shape and nothing can be counted yet."
         )
-    fits = "layer 1" if counted == 1 else f"layers 1–{counted}"
+    fits = (
+        "Layer 1, the one that fits, has"
+        if counted == 1
+        else f"The layers 1–{counted} that fit have"
+    )
     return (
         f"No totals: layer {first.position} ({first.label}) does not fit, so it and the layers "
-        f"after it have no shape and cannot be counted. The {fits} that fit have "
+        f"after it have no shape and cannot be counted. {fits} "
         f"{fmt(sum(r.params for r in led.rows[:counted]))} parameters and "
         f"{fmt(sum(r.macs for r in led.rows[:counted]))} multiply-adds per image."
     )

@@ -267,6 +267,23 @@ def test_an_impossible_design_shows_no_totals_and_says_why(at):
     assert total(at) == "110,474" and "No totals" not in captions(at)
 
 
+@pytest.mark.parametrize(
+    ("side", "note"),
+    [
+        (2, "No totals: layer 1 (Conv2D 32 3×3 relu) does not fit its input, so no layer has a "
+            "shape and nothing can be counted yet."),
+        (3, "No totals: layer 2 (MaxPooling2D 2×2) does not fit, so it and the layers after it "
+            "have no shape and cannot be counted. Layer 1, the one that fits, has 320 "
+            "parameters and 288 multiply-adds per image."),  # 3·3·1 · 1·1·32
+    ],
+)  # fmt: skip
+def test_the_totals_note_when_the_first_or_second_layer_does_not_fit(at, side, note):
+    input_widget(at, "h").set_value(side).run()
+    input_widget(at, "w").set_value(side).run()
+    assert note in captions(at)
+    assert total(at) == "—"
+
+
 def test_the_caption_says_where_the_design_came_from():
     lenet = PRESETS["lenet5"].spec
     app = open_link(encode(lenet, {}))
