@@ -2,13 +2,15 @@
 
 import streamlit as st
 
+from ui.text import literal  # reads no settings: usable when they have a mistake
+
 try:  # these read the settings (cnn_core.config: limits, the instructor's file) once, at start
     from ui import share
     from ui.i18n import language_picker
-    from ui.nav import HOME, lessons
+    from ui.nav import HOME, hidden_lessons, hidden_page, lessons
     from ui.train_runtime import keep_keras_state
 except SystemExit as mistake:  # cnn_core.config.ConfigExit: one sentence instead of the app
-    st.error(str(mistake), icon=":material/error:")
+    st.error(literal(mistake), icon=":material/error:")
     st.stop()
 
 st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
@@ -21,7 +23,11 @@ language_picker()
 share.restore_from_link()
 share.show_link_message()
 
-pages = [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, default=True)] + [
-    st.Page(lesson.path, title=lesson.title, icon=lesson.icon) for lesson in lessons()
+pages = [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, default=True)]
+pages += [st.Page(lesson.path, title=lesson.title, icon=lesson.icon) for lesson in lessons()]
+# A lesson the instructor hid keeps its address, out of the navigation: it says it is hidden.
+pages += [
+    st.Page(hidden_page(lesson), title=lesson.title, url_path=lesson.name, visibility="hidden")
+    for lesson in hidden_lessons()
 ]
 st.navigation(pages).run()

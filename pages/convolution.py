@@ -12,6 +12,7 @@ import random
 import numpy as np
 import streamlit as st
 
+import ui  # noqa: F401  (before cnn_core: a fresh server's first request, see ui/__init__.py)
 from cnn_core import conv_math as cm
 from cnn_core.config import LIMITS
 from cnn_core.data import load_mnist
@@ -21,6 +22,7 @@ from cnn_core.spec import Conv2D, Flatten, MaxPooling2D, Spec
 from ui import share
 from ui.conv_charts import grid_figure, map_picture, strip_figure
 from ui.conv_widgets import current_cells, grid_editor, resize_cells, set_cells, stepper
+from ui.text import literal
 
 IMAGE, KERNEL = "conv_image", "conv_kernel"  # the two editable grids
 DEFAULT_EXAMPLE = "edge_6x6"
@@ -341,7 +343,7 @@ def image_and_filter() -> tuple[cm.ConvResult | None, list[str]]:
     if problems:  # right under the grids, where the learner is looking
         st.error(
             "The filter cannot slide yet. What you typed is kept; fix these and the steps appear:\n"
-            + "\n".join(f"- {p}" for p in problems)
+            + "\n".join(f"- {literal(p)}" for p in problems)
         )
 
     st.subheader("Output size")
@@ -475,7 +477,7 @@ def your_turn(result: cm.ConvResult) -> None:
     try:
         value = cm.parse_number(answer)
     except ValueError as err:
-        st.warning(f"{err}. Type a number such as −7, 2.5 or 5/9.")
+        st.warning(f"{literal(err)}. Type a number such as −7, 2.5 or 5/9.")
         return
     if value is None:
         return
@@ -815,7 +817,7 @@ def real_image(kernel: np.ndarray | None) -> None:
                         name=f"“{upload.name}”",
                     )
                 except cm.ConvMathError as err:
-                    st.error(str(err))
+                    st.error(literal(err))
                 else:
                     st.caption(f"Grey, {shape_text(picture.shape)} pixels.")
     options = REAL_FILTERS + ([YOUR_FILTER] if kernel is not None else [])

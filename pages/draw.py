@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import html
-import re
 
 import streamlit as st
 
+import ui  # noqa: F401  (before cnn_core: a fresh server's first request, see ui/__init__.py)
 from cnn_core.canvas import ImageError, load_image
 from cnn_core.classify import (
     BUNDLED_COMMAND,
@@ -37,6 +37,7 @@ from ui.draw_charts import (
 )
 from ui.nav import lessons
 from ui.state import trained_runs
+from ui.text import literal
 
 TRAIN_PAGE = "pages/train.py"
 CANVAS_SIZE = 280  # ten times MNIST's 28: room to draw with a mouse
@@ -51,16 +52,6 @@ SESSION_MODELS_KEY = "draw_session_models"  # id(model) → Classifier, made onc
 EMPTY_MESSAGE = "The canvas is empty: draw a digit on the black square."
 # Layers whose output looks like their input's: named in a line rather than drawn again.
 PASSED_LAYERS = ("Dropout", "BatchNormalization", "Activation", "Flatten")
-
-
-# Characters that make Markdown do something (links, images, HTML, emphasis, code, tables, maths).
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>!#|~$])")
-
-
-def plain(text: object) -> str:
-    """Text from outside (file, run, layer and class names; messages quoting them) shown as
-    itself: a hostile file name must not become a link, an image or HTML on the page."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 @st.cache_resource(show_spinner="Loading the pretrained model…")
@@ -95,7 +86,7 @@ def _uploaded_classifier() -> Classifier | None:
     if cached is None or cached["digest"] != digest:
         from cnn_core.classify import load_classifier
 
-        with st.spinner(f"Loading {plain(upload.name)}…"):
+        with st.spinner(f"Loading {literal(upload.name)}…"):
             try:
                 classifier, error = load_classifier(data, upload.name), None
             except ModelError as err:
@@ -103,7 +94,7 @@ def _uploaded_classifier() -> Classifier | None:
         cached = {"digest": digest, "name": upload.name, "classifier": classifier, "error": error}
         st.session_state[UPLOAD_KEY] = cached
     if cached["error"]:
-        st.error(f"{plain(cached['error'])}\n\nThe pretrained model is used meanwhile.")
+        st.error(f"{literal(cached['error'])}\n\nThe pretrained model is used meanwhile.")
         return None
     return cached["classifier"]
 
@@ -141,7 +132,7 @@ def _session_classifier() -> Classifier | None:
             made[key] = str(err)
     if isinstance(made[key], str):
         st.error(
-            f"{plain(run.label)}: {plain(made[key])}\n\nThe pretrained model is used meanwhile."
+            f"{literal(run.label)}: {literal(made[key])}\n\nThe pretrained model is used meanwhile."
         )
         return None
     return made[key]
@@ -166,14 +157,14 @@ def choose_model() -> Classifier | None:
     try:
         return bundled_classifier()
     except ModelError as err:
-        st.error(f"The pretrained model cannot be used: {plain(err)}")
+        st.error(f"The pretrained model cannot be used: {literal(err)}")
         return None
 
 
 def describe_model(classifier: Classifier) -> None:
     height, width, channels = classifier.input_shape
     text = (
-        f"**{plain(classifier.name)}**: {fmt(classifier.num_params)} parameters, "
+        f"**{literal(classifier.name)}**: {fmt(classifier.num_params)} parameters, "
         f"{len(classifier.model.layers)} layers, input {height}×{width}×{channels}, "
         f"{len(classifier.class_names)} classes."
     )
@@ -236,8 +227,8 @@ def show_prediction(result: Classification) -> None:
         runner = result.runner_up
         second = result.probabilities[runner] if runner is not None else 0.0
         st.warning(
-            f"The model is unsure (below {UNSURE_BELOW:.0%}): {plain(label)} at "
-            f"{confidence:.0%}, then {plain(result.class_names[runner])} at {second:.0%}. Is it "
+            f"The model is unsure (below {UNSURE_BELOW:.0%}): {literal(label)} at "
+            f"{confidence:.0%}, then {literal(result.class_names[runner])} at {second:.0%}. Is it "
             "one digit, written "
             "plainly? A shape between two digits splits the vote."
         )
@@ -280,7 +271,7 @@ def show_path(result: Classification, classifier: Classifier, key: str = "draw_p
                 continue
             output = result.layers[index]
             with left:
-                heading = f"**{plain(output.name)}** · {output.type} → {shape_text(output.shape)}"
+                heading = f"**{literal(output.name)}** · {output.type} → {shape_text(output.shape)}"
                 st.markdown(heading)
                 st.caption(_layer_note(output, index == last))
                 for note in then:
@@ -297,20 +288,20 @@ def show_path(result: Classification, classifier: Classifier, key: str = "draw_p
 def _pass_note(output) -> str:
     if output.type == "Dropout":
         return (
-            f"Then {plain(output.name)}: dropout acts only while training; when predicting it passes "
+            f"Then {literal(output.name)}: dropout acts only while training; when predicting it passes "
             "every value on."
         )
     if output.type == "BatchNormalization":
         return (
-            f"Then {plain(output.name)}: batch normalisation rescales each map with statistics "
+            f"Then {literal(output.name)}: batch normalisation rescales each map with statistics "
             "learned in training."
         )
     if output.type == "Flatten":
         return (
-            f"Then {plain(output.name)}: the maps are unrolled into {fmt(output.values.size)} values "
+            f"Then {literal(output.name)}: the maps are unrolled into {fmt(output.values.size)} values "
             "(channels-last, as Keras does)."
         )
-    return f"Then {plain(output.name)}: an activation function applied to every value."
+    return f"Then {literal(output.name)}: an activation function applied to every value."
 
 
 def _layer_note(output, is_last: bool) -> str:
@@ -442,13 +433,13 @@ with file_tab:
     )
     if upload is not None and upload.size > LIMITS.max_upload_mb * 1024 * 1024:
         st.error(
-            f"{plain(upload.name)} is larger than {LIMITS.max_upload_mb} MB; use a smaller one."
+            f"{literal(upload.name)} is larger than {LIMITS.max_upload_mb} MB; use a smaller one."
         )
     elif upload is not None:
         try:
             image = load_image(upload.getvalue())
         except ImageError as err:
-            st.error(f"{plain(upload.name)}: {plain(err)}")
+            st.error(f"{literal(upload.name)}: {literal(err)}")
         else:
             with_path = st.toggle(
                 "Show its path through the network", key="draw_file_show_path", value=False

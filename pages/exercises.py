@@ -9,6 +9,7 @@ import secrets
 
 import streamlit as st
 
+import ui  # noqa: F401  (before cnn_core: a fresh server's first request, see ui/__init__.py)
 from cnn_core.config import LIMITS
 from cnn_core.exercises import (
     CHALLENGES,
@@ -30,6 +31,7 @@ from cnn_core.exercises import (
 from ui import share
 from ui.nav import lessons
 from ui.state import trained_runs
+from ui.text import literal
 
 ANSWER_KEY = "exercises_answer_{}"  # one widget per question number
 FULL_MNIST_TRAINING_IMAGES = 60_000
@@ -93,11 +95,11 @@ def show_exercise(exercise: Exercise, result: Check) -> None:
         st.text_input("Your answer", key=key, placeholder=exercise.hint, max_chars=MAX_ANSWER_CHARS)
     answered = bool((st.session_state.get(key) or "").strip())
     if result.status == "correct":
-        st.success(result.message, icon=":material/check_circle:")
+        st.success(literal(result.message), icon=":material/check_circle:")
     elif result.status == "wrong":
-        st.error(result.message, icon=":material/cancel:")
+        st.error(literal(result.message), icon=":material/cancel:")
     elif answered:  # typed, but not readable as an answer: say how to write it
-        st.warning(result.message, icon=":material/edit:")
+        st.warning(literal(result.message), icon=":material/edit:")
     with st.expander("Worked solution", expanded=result.status != "unreadable"):
         st.markdown("\n\n".join(exercise.solution))
         if exercise.answer_format == "choice" or result.status != "unreadable":
@@ -107,7 +109,7 @@ def show_exercise(exercise: Exercise, result: Check) -> None:
 def exercise_sheet() -> None:
     read_sheet_from_url()
     if problem := st.session_state.pop("exercises_url_problem", None):
-        st.warning(problem, icon=":material/link_off:")
+        st.warning(literal(problem), icon=":material/link_off:")
     st.session_state.setdefault("exercises_set", DEFAULT_SET)
     st.session_state.setdefault("exercises_seed", DEFAULT_SEED)
 
@@ -238,7 +240,7 @@ def training_challenge() -> None:
         with st.container(border=True):
             verdict = "Challenge met" if result.passed else "Not yet"
             icon = ":material/emoji_events:" if result.passed else ":material/pending:"
-            st.markdown(f"**{run.label}** — {verdict}")
+            st.markdown(f"**{literal(run.label)}** — {verdict}")
             for criterion in result.criteria:
                 # Material icons, not emoji: they render the same on every system.
                 mark = (

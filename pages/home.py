@@ -3,6 +3,7 @@
 import plotly.graph_objects as go
 import streamlit as st
 
+import ui  # noqa: F401  (before cnn_core: a fresh server's first request, see ui/__init__.py)
 from cnn_core.presets import FIRST_PRESET, get_preset
 from cnn_core.shapes import dense_weights_per_neuron, fmt, ledger, shape_text
 from ui.nav import lessons

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+import ui  # noqa: F401  (before cnn_core: a fresh server's first request, see ui/__init__.py)
 from cnn_core.build import to_keras_code
 from cnn_core.config import LIMITS
 from cnn_core.presets import FIRST_PRESET, PRESETS, Preset
@@ -36,6 +37,7 @@ from ui.state import (
     spec_origin,
     spec_revision,
 )
+from ui.text import literal
 
 HISTORY_KEY = "shapes_history"  # earlier designs (ui.state snapshots), newest last, for Undo
 HISTORY_LIMIT = 30
@@ -128,7 +130,7 @@ def _load_json() -> None:
     except SpecError as err:
         st.session_state[MESSAGE_KEY] = (
             "error:This JSON was not loaded; your design is unchanged.\n\n"
-            + "\n".join(f"- {p}" for p in err.problems)
+            + "\n".join(f"- {literal(p)}" for p in err.problems)
         )
         return
     _commit(spec, select=0, origin="json")
@@ -427,10 +429,12 @@ def quiz(row: LayerRow, key: str) -> None:
         else:
             if not shape_ok:
                 st.error(
-                    f"Output shape: you said “{shape_answer or '—'}”; it is {shape_text(row.output_shape)}."
+                    f"Output shape: you said “{literal(shape_answer) or '—'}”; it is {shape_text(row.output_shape)}."
                 )
             if not params_ok:
-                st.error(f"Parameters: you said “{params_answer or '—'}”; it is {fmt(row.params)}.")
+                st.error(
+                    f"Parameters: you said “{literal(params_answer) or '—'}”; it is {fmt(row.params)}."
+                )
         show_formulas(row)
 
 
@@ -533,7 +537,7 @@ with editor:
             try:
                 _commit(spec.replace_layer(selected, layer_from_dict(edited, selected + 1)))
             except SpecError as err:
-                st.error(str(err))
+                st.error(literal(err))
             else:
                 st.rerun()  # draw every widget (layer labels included) from the new design
         b1, b2, b3 = st.columns([1, 1, 2])
@@ -585,10 +589,10 @@ with ledger_area:
     problems = led.problems
     errors = [p for p in problems if p.severity == "error"]
     for problem in errors:
-        st.error(str(problem), icon="❌")
+        st.error(literal(problem), icon="❌")
     for problem in problems:
         if problem.severity == "warning":
-            st.warning(str(problem), icon="⚠️")
+            st.warning(literal(problem), icon="⚠️")
 
     frame = ledger_frame(led, selected if quiz_mode else None)
     # A static table wraps its headers and labels to the width it has: the whole ledger fits on

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+import ui  # noqa: F401  (before cnn_core: a fresh server's first request, see ui/__init__.py)
 from cnn_core.augment import FLIP_WARNING, FLIPS, Augmentation
 from cnn_core.config import BATCH_SIZES, LIMITS
 from cnn_core.data import (
@@ -36,6 +37,7 @@ from cnn_core.training import (
     fit_problems,
 )
 from ui import controls, share, state
+from ui.text import literal
 from ui.train_charts import counts_figure, curves_figure, mosaic
 from ui.train_results import show_failure, show_results
 from ui.train_runtime import keep_keras_state
@@ -159,11 +161,11 @@ try:
         dataset = shared_dataset(choice)
 except DataError as err:
     with size_col:
-        st.error(str(err))
+        st.error(literal(err))
 
 if dataset is not None:
     for note in dataset.notes:
-        st.caption(note)
+        st.caption(literal(note))
     available = len(dataset.y_train)
     limit = min(available, LIMITS.max_train_samples)
     if st.session_state.get("train_samples", 0) > limit:  # a smaller data set was chosen
@@ -209,7 +211,7 @@ if dataset is not None:
             )
         except DataError as err:
             counts = None
-            st.error(str(err))
+            st.error(literal(err))
     with st.expander("Preview: samples of each class and how many there are", expanded=False):
         per_class = 12 if dataset.num_classes <= 10 else 6
         index = preview_indices(dataset.y_train, dataset.num_classes, per_class=per_class)
@@ -285,12 +287,13 @@ if spec is not None:
 if spec_problems:
     with info_col:
         st.error("This network cannot train on this data yet:\n\n" + "\n".join(
-            f"- {p}" for p in spec_problems
+            f"- {literal(p)}" for p in spec_problems
         ))  # fmt: skip
         if arch == SHAPES_OPTION and dataset is not None and spec is not None:
             fitted, changes = adapt_spec(spec, dataset)
             if changes and st.button(
-                f"Fit my design to {dataset.name} ({'; '.join(changes)})", key="train_adapt_spec"
+                f"Fit my design to {literal(dataset.name)} ({literal('; '.join(changes))})",
+                key="train_adapt_spec",
             ):
                 state.set_spec(fitted)
                 st.rerun()
@@ -402,7 +405,7 @@ config = TrainingConfig(
 )
 config_problems = config.problems()
 for problem in config_problems:
-    st.error(problem)
+    st.error(literal(problem))
 
 # The address bar becomes this page's share link. "All the images" stays out of it: the number
 # depends on the data set and on the server's limit, and the default means "all" everywhere.

@@ -1,6 +1,7 @@
 """Shared test settings and helpers."""
 
 import os
+import re
 
 # The real loader, bound here once: a test may monkeypatch cnn_core.data.load_mnist to return a
 # subset made by mnist_subset, which must not then call the patch.
@@ -25,3 +26,9 @@ def mnist_subset(train: int, test: int, name: str = "MNIST (small)") -> Dataset:
         mnist.y_test[:test],
         mnist.class_names,
     )
+
+
+def shown(markdown: str) -> str:
+    """What a visitor reads for this Markdown source: without the backslash escapes and
+    invisible word joiners that ui.text.literal puts around text from outside."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")

@@ -61,7 +61,7 @@ from cnn_core.data import DataError, load_image_zip, load_mnist
 from cnn_core.presets import get_preset
 from cnn_core.share import QUERY_KEY, ShareError, decode, encode
 from cnn_core.spec import Spec, SpecError
-from tests.conftest import APP_TIMEOUT
+from tests.conftest import APP_TIMEOUT, shown
 from tests.shapes_page import layer_picker, layer_widget, ledger_row, ledger_total, widget_name
 from tests.test_classify import draw_digit, save_png
 from tests.test_data import _pets, _png, _zip
@@ -713,7 +713,7 @@ def test_a_share_link_with_an_absurd_design_gives_one_message_and_the_default_de
         at.query_params[QUERY_KEY] = token
         at.switch_page("pages/shapes.py")
         rerun(at)
-        (warning,) = [w.value for w in at.warning]
+        (warning,) = [shown(w.value) for w in at.warning]
         assert warning.startswith("This share link ") and message in warning
         assert len(warning) < 400
         assert ledger_total(at)["Parameters"] == "110,474"

@@ -18,6 +18,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnn_core.config import LIMITS
+from tests.conftest import shown
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "convolution.py")
@@ -33,9 +34,9 @@ def at() -> AppTest:
 
 def texts(app: AppTest) -> list[str]:
     """Every markdown, caption and alert text on the page."""
-    out = [m.value for m in app.markdown] + [c.value for c in app.caption]
+    out = [shown(m.value) for m in app.markdown] + [shown(c.value) for c in app.caption]
     for kind in ("success", "error", "warning", "info"):
-        out += [e.value for e in getattr(app, kind)]
+        out += [shown(e.value) for e in getattr(app, kind)]
     return out
 
 
@@ -133,12 +134,12 @@ def test_invalid_cells_are_reported_and_kept(at):
         "deleted_rows": [],
     }
     run(at)
-    message = at.error[0].value
+    message = shown(at.error[0].value)
     assert "image, row 1, column 2: 'abc' is not a number" in message
     assert "image, row 3, column 5 is empty" in message
     assert "What you typed is kept" in message
     assert at.session_state["conv_image_editor"]["edited_rows"][0] == {"2": "abc"}
-    assert "appear once the grids above are fixed" in at.info[0].value
+    assert "appear once the grids above are fixed" in shown(at.info[0].value)
     assert not at.get("plotly_chart") or all(
         "slide" not in c.proto.id for c in at.get("plotly_chart")
     )
@@ -156,11 +157,11 @@ def test_a_filter_larger_than_the_padded_image_is_explained(at):
     run(at.number_input(key="conv_kernel_rows").set_value(7))
     run(at.number_input(key="conv_kernel_cols").set_value(7))
     assert at.session_state["conv_kernel_cells"][0] == ["1", "0", "-1", "0", "0", "0", "0"]
-    message = at.error[0].value
+    message = shown(at.error[0].value)
     assert "The 7×7 filter does not fit in the 6×6 input" in message and 'padding "same"' in message
     run(at.radio(key="conv_padding").set_value("explicit"))
     run(at.number_input(key="conv_pad_amount").set_value(0))  # P = 0 is "valid": still too big
-    assert "does not fit" in at.error[0].value
+    assert "does not fit" in shown(at.error[0].value)
     run(at.number_input(key="conv_pad_amount").set_value(1))  # 8×8 once padded: it fits
     assert not at.error
     assert "(6 − 7 + 2·1)/1 + 1 = 2" in find(at, "Output height and width")
@@ -194,10 +195,10 @@ def test_your_turn_checks_the_answer(at):
     assert window(at, "quiz_input") == (0, 1)
 
     run(at.text_input(key="conv_quiz_answer").set_value("4"))
-    assert "Not quite: you wrote 4" in at.error[0].value
+    assert "Not quite: you wrote 4" in shown(at.error[0].value)
     assert "Show the worked sum" in [e.label for e in at.expander]
     run(at.text_input(key="conv_quiz_answer").set_value("two"))
-    assert "'two' is not a number" in at.warning[0].value
+    assert "'two' is not a number" in shown(at.warning[0].value)
     run(at.text_input(key="conv_quiz_answer").set_value("−2"))
     assert find(at, "Right!").endswith("= −2")
 
@@ -223,7 +224,7 @@ def test_pool_window_too_large_is_a_warning_not_a_crash(at):
     run(at.selectbox(key="conv_example").set_value("vertical_step"))
     run(at.number_input(key="conv_stride").set_value(3))  # 6×6, 3×3, stride 3 → 2×2 map
     run(at.number_input(key="conv_pool_size").set_value(3))
-    assert "pool window does not fit in the 2×2 input" in at.warning[0].value
+    assert "pool window does not fit in the 2×2 input" in shown(at.warning[0].value)
 
 
 def test_depth_section_counts_parameters_like_the_shapes_page(at):
@@ -266,7 +267,7 @@ def test_real_image_digit_and_uploads(at):
     assert "up to" in find(at, "PNG, JPEG")
     uploader = at.get("file_uploader")[0]
     run(uploader.set_value(("notes.png", b"this is not a picture", "image/png")))
-    assert "“notes.png” is not an image Pillow can read" in at.error[0].value
+    assert "“notes.png” is not an image Pillow can read" in shown(at.error[0].value)
     assert find(at, "row 1, column 1:")  # the rest of the page is still there
 
     run(at.get("file_uploader")[0].set_value(("wide.png", _png((400, 100)), "image/png")))

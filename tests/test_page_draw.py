@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP_TIMEOUT
+from tests.conftest import APP_TIMEOUT, shown
 from tests.test_classify import draw_digit
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -53,7 +53,7 @@ def open_page(runs: list | None = None) -> AppTest:
 
 
 def text_of(elements) -> str:
-    return "\n".join(str(element.value) for element in elements)
+    return "\n".join(shown(str(element.value)) for element in elements)
 
 
 def test_page_opens_with_the_bundled_model_and_asks_for_a_drawing():
@@ -131,7 +131,7 @@ def test_an_uploaded_photo_of_a_digit_is_classified():
     scan = 255 - np.asarray(Image.fromarray(draw_digit(7)).convert("L"))  # dark ink on paper
     uploader(at, "draw_image_file").set_value(("seven.png", png(scan), "image/png")).run()
     assert not at.exception and not at.error
-    prediction = [m.value for m in at.markdown if "draw-prediction" in m.value]
+    prediction = [shown(m.value) for m in at.markdown if "draw-prediction" in m.value]
     assert prediction and ">7</div>" in prediction[0]
     assert "Dark ink on light paper" in text_of(at.caption)  # the inversion step is shown
     assert not [h for h in at.subheader if "path through the network" in h.value]
@@ -200,10 +200,11 @@ def test_a_hostile_file_name_is_shown_as_text_not_markdown():
     uploader(at, "draw_model_file").set_value((name, b"not a model", "application/zip"))
     at.run()
     assert not at.exception
-    shown = text_of(at.error)
-    assert "not a Keras model file" in shown
-    assert r"\[click\]" in shown and r"\!\[x\]" in shown  # escaped: no link, no image
-    assert "[click](" not in shown and "![x](" not in shown
+    source = "\n".join(error.value for error in at.error)  # the Markdown the browser gets
+    assert "not a Keras model file" in source
+    assert r"\[click\]" in source and r"\!\[x\]" in source  # escaped: no link, no image
+    assert "[click](" not in source and "![x](" not in source
+    assert name in shown(source)  # and the visitor reads the name as it is
 
 
 def test_a_real_run_from_the_training_runner_classifies_an_image():

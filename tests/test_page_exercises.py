@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from cnn_core.exercises import DEFAULT_SEED, DEFAULT_SET, make_sheet
 from cnn_core.presets import get_preset
 from cnn_core.spec import Spec
-from tests.conftest import APP_TIMEOUT
+from tests.conftest import APP_TIMEOUT, shown
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -46,7 +46,7 @@ def score(app: AppTest) -> str:
 
 
 def questions(app: AppTest) -> list[str]:
-    return [m.value for m in app.markdown if m.value.startswith("##### ")]
+    return [shown(m.value) for m in app.markdown if m.value.startswith("##### ")]
 
 
 def test_default_sheet_renders_with_an_empty_score_and_a_shareable_url():
@@ -64,9 +64,9 @@ def test_the_url_fixes_the_sheet_for_a_whole_class():
     sheet = make_sheet(42, "shapes")
     assert app.number_input(key="exercises_seed").value == 42
     assert app.selectbox(key="exercises_set").value == "shapes"
-    shown = [m.value for m in app.markdown]
+    texts = [shown(m.value) for m in app.markdown]
     for exercise in sheet.exercises:
-        assert exercise.question in shown
+        assert exercise.question in texts
     assert score(app) == "0 / 8"
 
 
@@ -81,8 +81,8 @@ def test_the_url_fixes_the_sheet_for_a_whole_class():
 def test_a_bad_seed_or_set_gives_a_message_and_the_defaults(query, message):
     app = open_page(**query)
     assert len(app.warning) == 1
-    assert message in app.warning[0].value
-    assert "Showing the default sheet instead." in app.warning[0].value
+    assert message in shown(app.warning[0].value)
+    assert "Showing the default sheet instead." in shown(app.warning[0].value)
     # The good half of the link still applies; the bad half falls back to its default.
     expected_set = query["set"] if query.get("set") in ("params",) else DEFAULT_SET
     expected_seed = int(query["seed"]) if query.get("seed") == "7" else DEFAULT_SEED
@@ -99,11 +99,11 @@ def test_answers_are_checked_at_once_and_the_score_counts_first_tries():
     first, second, third = sheet.exercises[:3]
 
     answer_box(app, 1).input(first.answer_text).run()
-    assert [s.value for s in app.success] == [f"Correct: {first.answer_text}."]
+    assert [shown(s.value) for s in app.success] == [f"Correct: {first.answer_text}."]
     assert score(app) == "1 / 8"
 
     answer_box(app, 2).input("123456789").run()
-    assert len(app.error) == 1 and app.error[0].value.startswith("Not quite")
+    assert len(app.error) == 1 and shown(app.error[0].value).startswith("Not quite")
     assert score(app) == "1 / 8"
     # The worked solution, with the numbers, opens after an answer.
     working = " ".join(m.value for m in app.markdown)
@@ -117,7 +117,7 @@ def test_answers_are_checked_at_once_and_the_score_counts_first_tries():
 
     # Unreadable input is not counted: it says how to write the answer.
     answer_box(app, 3).input("a lot").run()
-    assert len(app.warning) == 1 and "I could not read 'a lot'" in app.warning[0].value
+    assert len(app.warning) == 1 and "I could not read 'a lot'" in shown(app.warning[0].value)
     assert "2 of 8 answered" in app.get("progress")[0].proto.text
     answer_box(app, 3).input(third.answer_text).run()
     assert score(app) == "2 / 8"
@@ -136,7 +136,7 @@ def test_a_choice_question_is_answered_with_a_radio():
     radio.set_value(wrong).run()
     assert len(app.error) == 1
     app.radio(key=f"exercises_answer_{choice.number}").set_value(choice.answer).run()
-    assert [s.value for s in app.success] == [f"Correct: {choice.answer}."]
+    assert [shown(s.value) for s in app.success] == [f"Correct: {choice.answer}."]
 
 
 def test_a_new_seed_or_set_starts_an_empty_sheet():
@@ -235,7 +235,7 @@ def test_challenge_judges_each_run_of_this_session():
     assert f"{failed} **Size:** 110,474 parameters (needs fewer than 20,000)" in text
     assert f"{failed} **Data:** trained on Fashion-MNIST (needs MNIST)" in text
     assert ":green[:material/check_circle:] **Speed:** 3 epochs (needs 3 at most)" in text
-    assert [s.value for s in app.success] == ["You met the challenge with this run."]
+    assert [shown(s.value) for s in app.success] == ["You met the challenge with this run."]
 
     # The harder challenge: 99 % within 5 epochs; run 1 (98.7 %) no longer passes.
     app.radio(key="exercises_challenge").set_value("ninety_nine").run()
@@ -276,7 +276,7 @@ def test_a_share_link_opened_here_restores_the_design_or_explains():
 
     app = open_page(**{QUERY_KEY: "1.this-is-not-a-link"})
     assert len(app.warning) == 1
-    assert app.warning[0].value.startswith("This share link ")
+    assert shown(app.warning[0].value).startswith("This share link ")
     assert questions(app)  # the sheet is still there
 
 
@@ -285,7 +285,7 @@ def test_on_the_hosted_profile_the_challenge_says_the_data_is_limited(monkeypatc
 
     monkeypatch.setattr(config, "LIMITS", config.PROFILES["hosted"])
     app = open_page()
-    warnings = [w.value for w in app.warning]
+    warnings = [shown(w.value) for w in app.warning]
     assert any("at most 20,000 images" in w for w in warnings)
     monkeypatch.setattr(config, "LIMITS", config.PROFILES["local"])
     assert not open_page().warning

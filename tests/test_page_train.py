@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_core.presets import DEFAULT_PRESET, get_preset
 from cnn_core.shapes import fmt, ledger
-from tests.conftest import APP_TIMEOUT
+from tests.conftest import APP_TIMEOUT, shown
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/train.py"
@@ -24,7 +24,7 @@ def open_page() -> AppTest:
 
 
 def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+    return "\n".join(shown(str(e.value)) for e in elements)
 
 
 def test_page_opens_with_the_default_preset_and_mnist():
@@ -78,7 +78,7 @@ def test_page_trains_a_tiny_run_and_shows_the_results():
     epochs = result.history.epochs
     epochs[-1] = dataclasses.replace(epochs[-1], accuracy=0.999, val_accuracy=0.9)
     at.run()
-    assert any("It memorises its training images" in w.value for w in at.warning)
+    assert any("It memorises its training images" in shown(w.value) for w in at.warning)
 
 
 def test_my_design_that_does_not_fit_is_explained_and_can_be_fitted():

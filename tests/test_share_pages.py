@@ -14,7 +14,7 @@ from cnn_core.presets import FIRST_PRESET, get_preset
 from cnn_core.share import QUERY_KEY, decode, encode
 from cnn_core.spec import Spec
 from cnn_core.training import DEFAULTS
-from tests.conftest import APP_TIMEOUT
+from tests.conftest import APP_TIMEOUT, shown
 from tests.shapes_page import layer_picker, ledger_row
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -47,7 +47,7 @@ def shown_link(at: AppTest) -> str:
 
 
 def warnings(at: AppTest) -> list[str]:
-    return [w.value for w in at.warning]
+    return [shown(w.value) for w in at.warning]
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,8 +73,8 @@ def test_shapes_link_with_a_layer_that_is_not_there_keeps_the_first():
     spec = get_preset("tiny").spec
     at = open_page(SHAPES, encode(spec, {"shapes_selected": 99, "shapes_quiz": True}))
     assert len(at.warning) == 1
-    assert "shapes_selected" in at.warning[0].value
-    assert f"from 0 to {len(spec.layers) - 1}" in at.warning[0].value
+    assert "shapes_selected" in shown(at.warning[0].value)
+    assert f"from 0 to {len(spec.layers) - 1}" in shown(at.warning[0].value)
     assert layer_picker(at).value == 0
     assert at.toggle(key="shapes_quiz").value is True  # the good value still applies
 
@@ -135,7 +135,7 @@ def test_train_settings_changed_on_the_page_travel_in_its_link():
 def test_train_link_with_a_bad_value_keeps_that_default_and_applies_the_rest():
     at = open_page(TRAIN, encode(None, {"train_epochs": 10_000, "train_optimizer": "sgd"}))
     assert len(at.warning) == 1
-    assert "train_epochs" in at.warning[0].value and "10000" in at.warning[0].value
+    assert "train_epochs" in shown(at.warning[0].value) and "10000" in shown(at.warning[0].value)
     assert at.number_input(key="train_epochs").value == DEFAULTS.epochs
     assert at.selectbox(key="train_optimizer").value == "sgd"
 
@@ -174,7 +174,7 @@ def test_convolution_link_restores_edited_grids_and_settings():
     assert at.radio(key="conv_pool_mode").value == "average"
     assert at.radio(key="conv_pool_padding").value == "same"
     # (3 − 2 + 2·1)/2 + 1 = 2 per side
-    assert "3×3 image, 2×2 filter → a 2×2 feature map" in at.success[0].value
+    assert "3×3 image, 2×2 filter → a 2×2 feature map" in shown(at.success[0].value)
     assert link_settings(at) == settings
 
 
@@ -230,7 +230,7 @@ def test_draw_link_restores_the_pen_and_the_kind_of_model():
 
 def test_draw_link_with_a_bad_pen_keeps_the_default():
     at = open_page(DRAW, encode(None, {"draw_pen_width": 500}))
-    assert len(at.warning) == 1 and "draw_pen_width" in at.warning[0].value
+    assert len(at.warning) == 1 and "draw_pen_width" in shown(at.warning[0].value)
     assert at.slider(key="draw_pen_width").value == 22
 
 
@@ -265,7 +265,7 @@ DEFAULTS_SHOWN = {
 def test_a_bad_link_gives_one_message_and_the_defaults(page, kind):
     at = open_page(page, BAD_LINKS[kind])
     assert len(at.warning) == 1, warnings(at)
-    message = at.warning[0].value
+    message = shown(at.warning[0].value)
     assert message.startswith("This share link ") and message.endswith(
         "Showing the defaults instead."
     )

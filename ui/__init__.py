@@ -4,13 +4,16 @@ import streamlit as st
 
 
 def _use_navigation_from_the_first_request() -> None:
-    """Make a deep link work on a freshly started server.
+    """Make the first request to a freshly started server go through app.py's navigation.
 
     Streamlit treats an app that has a ``pages/`` folder as an old-style multipage app until
-    ``st.navigation`` has run once in the process. Until then, a visitor whose very first request
-    is a deep link (a shared ``/train?...`` link) gets that page run on its own: no page config,
-    and a sidebar listing raw file names. Every page imports this package, so the first such run
-    switches the process to ``st.navigation`` and reruns; app.py then routes to the same page.
+    ``st.navigation`` has run once in the process. Until then the first request runs its page on
+    its own (a deep link ``/train?...`` runs pages/train.py without app.py: no page config, no
+    settings check) under a navigation made from the raw file names, hidden pages included.
+    .streamlit/config.toml keeps that navigation out of sight (``showSidebarNavigation = false``);
+    this, run by the first page that imports this package (every page does, before anything
+    else), switches the process to ``st.navigation``, shows the sidebar navigation again, and
+    reruns: app.py then routes to the same page.
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
@@ -18,6 +21,7 @@ def _use_navigation_from_the_first_request() -> None:
         return
     if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
+        st.set_option("client.showSidebarNavigation", True)
         st.rerun()
 
 

@@ -6,8 +6,11 @@ and the pages use :func:`lessons`, the ones this server shows. ``LESSONS`` lists
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import streamlit as st
 
 from cnn_core import config
 
@@ -65,6 +68,28 @@ LESSONS: list[Lesson] = [
         "by hand, with worked solutions, and a training challenge.",
     ),
 ]
+
+
+def hidden_lessons() -> list[Lesson]:
+    """The lessons the instructor hid (``[hidden] pages``), in learning order."""
+    hidden = config.SETTINGS.hidden_pages
+    return [lesson for lesson in LESSONS if lesson.name in hidden]
+
+
+HIDDEN_NOTICE = "This page is hidden by your instructor."
+
+
+def hidden_page(lesson: Lesson) -> Callable[[], None]:
+    """What a hidden lesson's address shows instead of the lesson (app.py registers it, out of
+    the navigation): a saved link or a sheet link then says why, rather than "Page not found"."""
+
+    def show() -> None:
+        st.title(lesson.title)
+        st.info(HIDDEN_NOTICE, icon=":material/visibility_off:")
+        st.page_link(HOME.path, label="Go to the Home page", icon=HOME.icon)
+
+    show.__name__ = f"hidden_{lesson.name}"
+    return show
 
 
 def lessons() -> list[Lesson]:

@@ -28,6 +28,7 @@ import streamlit as st
 from cnn_core.share import QUERY_KEY, SharedState, ShareError, decode, encode
 from ui import controls
 from ui.state import get_spec, set_spec
+from ui.text import literal
 
 Validator = Callable[[Any], Any]
 
@@ -63,7 +64,7 @@ def show_link_message() -> None:
     """Show (once) why this visit's share link could not be opened."""
     message = st.session_state.pop(_MESSAGE, None)
     if message:
-        st.warning(message, icon=":material/link_off:")
+        st.warning(literal(message), icon=":material/link_off:")
 
 
 def apply_link_settings(validators: Mapping[str, Validator]) -> list[str]:
@@ -86,7 +87,7 @@ def apply_link_settings(validators: Mapping[str, Validator]) -> list[str]:
             st.session_state[key] = validate(raw)
         except (ValueError, TypeError) as err:
             st.warning(
-                f"The share link's value for “{key}” ({str(raw)[:40]!r}) cannot be used: {err} "
+                f"The share link's value for “{key}” (“{literal(raw, 40)}”) cannot be used: {literal(err)} "
                 "Using the default instead.",
                 icon=":material/link_off:",
             )

@@ -13,6 +13,7 @@ from cnn_core.advice import training_advice
 from cnn_core.runner import BackgroundTraining
 from cnn_core.shapes import fmt
 from cnn_core.training import describe_layers, feature_maps, first_layer_filters, model_bytes
+from ui.text import literal
 from ui.train_charts import (
     confusion_figure,
     curves_figure,
@@ -27,7 +28,7 @@ MAX_MISTAKES_SHOWN = 24  # four rows of six: enough to see a pattern
 def show_failure(run: BackgroundTraining) -> None:
     """A run that could not train: its message, and what to do."""
     snapshot = run.snapshot()
-    st.error(f"{run.label} did not train: {snapshot.error}")
+    st.error(f"{literal(run.label)} did not train: {literal(snapshot.error)}")
 
 
 def show_results(runs: list[BackgroundTraining]) -> None:
@@ -127,13 +128,17 @@ def _mistakes(run: BackgroundTraining) -> None:
                                 key=pred_key)  # fmt: skip
         hits = result.misclassified(true_class, predicted)
         if true_class == predicted:
-            st.caption(f"{len(hits):,} images of {names[true_class]} recognised correctly.")
+            st.caption(
+                f"{len(hits):,} images of {literal(names[true_class])} recognised correctly."
+            )
         elif not len(hits):
-            st.success(f"No {names[true_class]} was ever taken for {names[predicted]}.")
+            st.success(
+                f"No {literal(names[true_class])} was ever taken for {literal(names[predicted])}."
+            )
         else:
             st.caption(
-                f"{len(hits):,} images of **{names[true_class]}** taken for "
-                f"**{names[predicted]}**, most confident first (the number under each image is "
+                f"{len(hits):,} images of **{literal(names[true_class])}** taken for "
+                f"**{literal(names[predicted])}**, most confident first (the number under each image is "
                 "how sure the network was)."
             )
         if len(hits):
@@ -194,7 +199,7 @@ def _feature_maps(run: BackgroundTraining) -> None:
         truth = names[int(result.y_test[int(index)])]
         verdict = "right" if names[predicted] == truth else "wrong"
         st.caption(
-            f"True class **{truth}**; the network says **{names[predicted]}** "
+            f"True class **{literal(truth)}**; the network says **{literal(names[predicted])}** "
             f"({result.probabilities[int(index), predicted]:.0%} sure, {verdict})."
         )
     maps = feature_maps(run.model, image)
