@@ -32,6 +32,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from cnn_core.shapes import Formula, fmt, ledger, output_size, same_padding
 from cnn_core.spec import Conv2D, Spec
+from cnn_core.typed import normalise
 
 Padding = str | int  # "valid", "same", or an explicit number of zeros on every side
 PoolMode = Literal["max", "average"]
@@ -129,7 +130,8 @@ def parse_number(cell: object) -> float | None:
     """A cell's number, or None when the cell holds no number.
 
     Accepts numbers, and text such as ``3``, ``-1``, ``−1`` (a real minus sign), ``0.5``,
-    ``0,5`` (a decimal comma) or ``1/9``. Raises ValueError with a reason when the cell holds
+    ``0,5`` (a decimal comma) or ``1/9``, typed on any keyboard (``－８``, ``１／９``: see
+    :func:`cnn_core.typed.normalise`). Raises ValueError with a reason when the cell holds
     something that is not a number; returns None for an empty cell.
     """
     if cell is None:
@@ -141,7 +143,7 @@ def parse_number(cell: object) -> float | None:
         if math.isnan(value):
             return None  # an emptied cell in a table arrives as NaN
     else:
-        text = str(cell).strip().replace("−", "-").replace("–", "-")
+        text = normalise(str(cell)).strip()  # full-width digits, "－8", "0，5" too
         if not text:
             return None
         if text.count(",") == 1 and "." not in text:

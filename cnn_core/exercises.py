@@ -55,6 +55,7 @@ from cnn_core.spec import (
     MaxPooling2D,
     Spec,
 )
+from cnn_core.typed import parse_number, parse_numbers, parse_shape
 
 # A shape answer is a tuple of ints, a number answer an int or a float, a grid answer a tuple of
 # numbers (row by row), a choice answer one of the exercise's choices.
@@ -924,58 +925,9 @@ def make_sheet(seed: Any = DEFAULT_SEED, set_name: Any = DEFAULT_SET) -> Sheet:
 # Reading and checking answers
 # --------------------------------------------------------------------------------------------
 
-_MINUS = str.maketrans({"−": "-", "–": "-", "—": "-"})
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}([,' \u00a0\u202f\u2009_]\d{3})+(\.\d+)?")
-
-
-def parse_number(text: str) -> float:
-    """A number as people write it: '6272', '6,272', '6 272', "6'272", '−7', '4.5', '4,5'.
-
-    >>> parse_number("6,272"), parse_number("−7"), parse_number("4,5")
-    (6272.0, -7.0, 4.5)
-    """
-    cleaned = text.strip().strip("()[] ").translate(_MINUS).rstrip(".")
-    if _THOUSANDS.fullmatch(cleaned):
-        cleaned = re.sub(r"[,' \u00a0\u202f\u2009_]", "", cleaned)
-    elif re.fullmatch(r"[+-]?\d+,\d+", cleaned):
-        cleaned = cleaned.replace(",", ".")  # a decimal comma: "4,5"
-    try:
-        value = float(cleaned)
-    except ValueError:
-        raise ValueError(f"{text.strip()!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{text.strip()!r} is not a number")
-    return value
-
-
-def parse_shape(text: str) -> tuple[int, ...]:
-    """A shape as people write it: '26x26x32', '26×26×32', '26, 26, 32', '(26,26,32)',
-    '[26 26 32]', or Keras' '(None, 26, 26, 32)' (the batch dimension is dropped).
-
-    >>> parse_shape("(None, 26, 26, 32)")
-    (26, 26, 32)
-    """
-    inner = text.strip().strip("()[]{} ")
-    parts = [p for p in re.split(r"[\s,;x×X*·]+", inner) if p]
-    if parts and parts[0].lower() == "none":
-        parts = parts[1:]
-    if not parts or not all(re.fullmatch(r"\d+", p) for p in parts):
-        raise ValueError(f"{text.strip()!r} is not a shape")
-    return tuple(int(p) for p in parts)
-
-
-def parse_grid(text: str) -> tuple[float, ...]:
-    """Numbers row by row, separated by commas, semicolons, spaces or new lines: '3, 4.5; 2 1'."""
-    parts = [
-        p for p in re.split(r"[\s,;|]+", text.strip().strip("()[]{} ").replace("][", " ")) if p
-    ]
-    parts = [p.strip("()[]") for p in parts]
-    if not parts:
-        raise ValueError("no numbers")
-    try:
-        return tuple(float(p.translate(_MINUS)) for p in parts)
-    except ValueError:
-        raise ValueError(f"{text.strip()!r} is not a list of numbers") from None
+# The readers of typed answers live in cnn_core.typed (shared with the Convolution and Shapes
+# pages); parse_grid is this module's name for a grid answer.
+parse_grid = parse_numbers
 
 
 @dataclass(frozen=True)

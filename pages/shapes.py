@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -27,6 +28,7 @@ from cnn_core.shapes import (
     shape_text,
 )
 from cnn_core.spec import LAYER_TYPES, NEW_LAYER_DEFAULTS, Spec, SpecError, layer_from_dict
+from cnn_core.typed import parse_count, parse_shape
 from ui import share
 from ui.layer_form import layer_form
 from ui.state import (
@@ -392,21 +394,12 @@ def show_formulas(row: LayerRow) -> None:
         )
 
 
-def parse_shape(text: str) -> tuple[int, ...] | None:
-    """'26x26x32', '26, 26, 32', '(26,26,32)' or '128' → a tuple; None if it is not a shape."""
-    cleaned = text.strip().strip("()[]").replace("×", "x").replace("*", "x").replace(",", "x")
-    parts = [p.strip() for p in cleaned.split("x") if p.strip()]
+def reads_as(parse: Callable[[str], object], text: str, expected: object) -> bool:
+    """Whether the typed ``text``, read by a cnn_core.typed reader, is ``expected``."""
     try:
-        return tuple(int(p) for p in parts) if parts else None
+        return parse(text) == expected
     except ValueError:
-        return None
-
-
-def parse_count(text: str) -> int | None:
-    try:
-        return int(text.replace(",", "").replace("_", "").replace(" ", ""))
-    except ValueError:
-        return None
+        return False
 
 
 def quiz(row: LayerRow, key: str) -> None:
@@ -420,8 +413,8 @@ def quiz(row: LayerRow, key: str) -> None:
     checked = c1.button("Check", key="shapes_quiz_check", type="primary")
     c2.button("Another layer", key="shapes_quiz_next", on_click=_new_quiz_layer)
     if checked:
-        shape_ok = parse_shape(shape_answer) == row.output_shape
-        params_ok = parse_count(params_answer) == row.params
+        shape_ok = reads_as(parse_shape, shape_answer, row.output_shape)
+        params_ok = reads_as(parse_count, params_answer, row.params)
         if shape_ok and params_ok:
             st.success(
                 f"Both right: {shape_text(row.output_shape)} and {fmt(row.params)} parameters."
