@@ -680,6 +680,26 @@ class PoolResult:
             raise IndexError(f"step {index} is outside 0..{self.cells - 1}")
         return divmod(index, self.output.shape[1])
 
+    def outputs_reading(self, row: int, col: int) -> list[tuple[int, int]]:
+        """The output cells whose window reads input cell (``row``, ``col``), counted from 0 in
+        the unpadded map: what pooling reveals about that one cell.
+
+        >>> pool2d(np.arange(16).reshape(4, 4), 2).outputs_reading(1, 2)
+        [(0, 1)]
+        >>> pool2d(np.arange(9).reshape(3, 3), 2, 1).outputs_reading(1, 1)
+        [(0, 0), (0, 1), (1, 0), (1, 1)]
+        """
+        (pad_top, _), (pad_left, _) = self.pads
+        (height, width), (down, across) = self.pool_size, self.strides
+        r, c = row + pad_top, col + pad_left
+        oh, ow = self.output.shape[:2]
+        return [
+            (i, j)
+            for i in range(oh)
+            for j in range(ow)
+            if i * down <= r < i * down + height and j * across <= c < j * across + width
+        ]
+
     def step(self, row: int, col: int, channel: int = 0) -> PoolStep:
         oh, ow, c = self.output.shape
         if not (0 <= row < oh and 0 <= col < ow and 0 <= channel < c):

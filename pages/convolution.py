@@ -25,6 +25,12 @@ from ui.conv_widgets import current_cells, grid_editor, resize_cells, set_cells,
 from ui.text import literal
 
 IMAGE, KERNEL = "conv_image", "conv_kernel"  # the two editable grids
+# Your turn: the question on screen, the (question, answer) last checked, the question solved.
+QUIZ_QUESTION, QUIZ_CHECKED, QUIZ_SOLVED = (
+    "conv_quiz_question",
+    "conv_quiz_checked",
+    "conv_quiz_solved",
+)
 DEFAULT_EXAMPLE = "edge_6x6"
 PADDING_LABELS = {
     "valid": "valid: no zeros",
@@ -88,6 +94,13 @@ def resize_kernel() -> None:
 def new_quiz() -> None:
     st.session_state.pop("conv_quiz_cell", None)
     st.session_state["conv_quiz_answer"] = ""
+    st.session_state.pop(QUIZ_CHECKED, None)
+
+
+def check_quiz() -> None:
+    """Check or Enter: the answer now in the box is checked against the question on screen."""
+    state = st.session_state
+    state[QUIZ_CHECKED] = (state.get(QUIZ_QUESTION), state.get("conv_quiz_answer", ""))
 
 
 def init_state() -> None:
@@ -393,11 +406,11 @@ def conv_figures(
     finite = (float(feature_map.min()), float(feature_map.max()))
     if hidden:
         fill = np.ones_like(feature_map, dtype=bool)
-        title, hide = "Feature map", (step.row, step.col)
+        title, hide = "Feature map", [(step.row, step.col)]
     else:
         index = step.row * ow + step.col
         fill = (np.arange(oh * ow) <= index).reshape(oh, ow)
-        title, hide = "= Feature map", None
+        title, hide = "= Feature map", []
     show(
         grid_figure(
             feature_map,
@@ -454,13 +467,28 @@ def sliding(result: cm.ConvResult) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def your_turn(result: cm.ConvResult) -> None:
+def quiz_question(step: cm.ConvStep) -> str:
+    """What the hidden cell's question is: its place, its window, the filter and the bias. Any
+    change to them (a new stride, an edited cell under the window) makes a new question."""
+    parts = (step.row, step.col, step.window.tolist(), step.weights.tolist(), step.bias)
+    return repr((*parts, step.divisor))
+
+
+def your_turn(result: cm.ConvResult) -> tuple[int, int] | None:
+    """One hidden output cell to compute. Returns that cell while it is unsolved (the sections
+    below hide it too), or None once the learner got it right."""
     st.header("3. Your turn", divider="gray")
     state = st.session_state
     if state.get("conv_quiz_cell") is None or state["conv_quiz_cell"] >= result.cells:
         state["conv_quiz_cell"] = random.randrange(result.cells)
     row, col = result.position(state["conv_quiz_cell"])
     step = result.step(row, col)
+    question = quiz_question(step)
+    if state.get(QUIZ_QUESTION) != question:
+        if QUIZ_QUESTION in state:  # the settings changed under the learner: a new question
+            state["conv_quiz_answer"] = ""
+        state.pop(QUIZ_CHECKED, None)
+        state[QUIZ_QUESTION] = question
     st.markdown(
         f"One cell of the feature map is hidden: {cell_name(row, col)}, marked **?**. Work it out "
         "from the window in orange and the filter, then type your answer."
@@ -468,31 +496,37 @@ def your_turn(result: cm.ConvResult) -> None:
     conv_figures(result, step, "quiz", hidden=True)
     answer_col, check_col, new_col = st.columns([3, 1, 1.4], vertical_alignment="bottom")
     answer = answer_col.text_input(
-        "Your value for the ? cell", key="conv_quiz_answer", placeholder="for example −7 or 5/9"
+        "Your value for the ? cell",
+        key="conv_quiz_answer",
+        placeholder="for example −7 or 5/9",
+        on_change=check_quiz,
     )
-    check_col.button("Check", key="conv_quiz_check", type="primary")
+    check_col.button("Check", key="conv_quiz_check", type="primary", on_click=check_quiz)
     new_col.button("Another cell", key="conv_quiz_new", on_click=new_quiz)
-    if not answer.strip():
-        return
+    solved = state.get(QUIZ_SOLVED) == question
+    if not answer.strip() or state.get(QUIZ_CHECKED) != (question, answer):
+        return None if solved else (row, col)  # nothing checked yet for this question
     try:
         value = cm.parse_number(answer)
     except ValueError as err:
         st.warning(f"{literal(err)}. Type a number such as −7, 2.5 or 5/9.")
-        return
+        return None if solved else (row, col)
     if value is None:
-        return
+        return None if solved else (row, col)
     if abs(value - step.value) <= 0.01 + 1e-6 * abs(step.value):
+        state[QUIZ_SOLVED] = question
         st.success(f"Right! {step.text}")
-    else:
-        st.error(
-            f"Not quite: you wrote {cm.number_text(value)}. Multiply each number in the orange "
-            "window by the filter weight in the same place, add the products"
-            + (", then divide by the number of filter cells" if step.divisor != 1 else "")
-            + (", then add the bias" if step.bias else "")
-            + "."
-        )
-        with st.expander("Show the worked sum"):
-            st.markdown(step.text)
+        return None
+    st.error(
+        f"Not quite: you wrote {cm.number_text(value)}. Multiply each number in the orange "
+        "window by the filter weight in the same place, add the products"
+        + (", then divide by the number of filter cells" if step.divisor != 1 else "")
+        + (", then add the bias" if step.bias else "")
+        + "."
+    )
+    with st.expander("Show the worked sum"):
+        st.markdown(step.text)
+    return None if solved else (row, col)
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,25 +534,35 @@ def your_turn(result: cm.ConvResult) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def relu_and_pooling(result: cm.ConvResult) -> None:
+def relu_and_pooling(result: cm.ConvResult, quiz_cell: tuple[int, int] | None) -> None:
+    """ReLU and pooling of the feature map. ``quiz_cell``: the cell of section 3 the learner has
+    not solved yet, kept hidden here too, with every pooled cell that would give it away."""
     st.header("4. ReLU, then pooling", divider="gray")
     rectified = cm.relu(result.output)
     feature_map, relu_map = result.output[:, :, 0], rectified.output[:, :, 0]
-    negatives = np.argwhere(feature_map < 0)
-    example = f" For example {rectified.step_text(*negatives[0], 0)}." if len(negatives) else ""
+    hidden = [quiz_cell] if quiz_cell is not None else []
+    negatives = [tuple(cell) for cell in np.argwhere(feature_map < 0) if tuple(cell) not in hidden]
+    example = f" For example {rectified.step_text(*negatives[0], 0)}." if negatives else ""
+    zeroed = "" if hidden else f" Here it zeroed {rectified.zeroed} of {feature_map.size} values."
     st.markdown(
-        "**ReLU** replaces every negative value by 0 and keeps the rest: max(0, x). "
-        f"Here it zeroed {rectified.zeroed} of {feature_map.size} values.{example}"
+        "**ReLU** replaces every negative value by 0 and keeps the rest: max(0, x)."
+        f"{zeroed}{example}"
     )
+    if hidden:
+        st.caption(
+            f"The **?** is your turn's cell ({cell_name(*quiz_cell)}): solve it above first."
+        )
     before, after, _ = st.columns([1, 1, 1.4])
     zrange = (float(feature_map.min()), float(feature_map.max()))
     show(
-        grid_figure(feature_map, title="Feature map", scale="diverging", zrange=zrange),
+        grid_figure(
+            feature_map, title="Feature map", scale="diverging", zrange=zrange, hidden=hidden
+        ),
         "relu_before",
         before,
     )
     show(
-        grid_figure(relu_map, title="After ReLU", scale="diverging", zrange=zrange),
+        grid_figure(relu_map, title="After ReLU", scale="diverging", zrange=zrange, hidden=hidden),
         "relu_after",
         after,
     )
@@ -555,6 +599,9 @@ def relu_and_pooling(result: cm.ConvResult) -> None:
 
     pool_map = pooled.output[:, :, 0]
     mask = np.isnan(pooled.padded[:, :, 0])
+    (pad_top, _), (pad_left, _) = pooled.pads
+    padded_hidden = [(row + pad_top, col + pad_left) for row, col in hidden]
+    pooled_hidden = pooled.outputs_reading(*quiz_cell) if quiz_cell is not None else []
 
     def describe(index: int) -> str:
         row, col = pooled.position(index)
@@ -577,7 +624,8 @@ def relu_and_pooling(result: cm.ConvResult) -> None:
                 padding_mask=mask if mask.any() else None,
                 window=(step.top, step.left, ph, pw),
                 zrange=zrange,
-                pick=pick,
+                pick=pick if (step.row, step.col) not in pooled_hidden else None,
+                hidden=padded_hidden,
             ),
             "pool_input",
             left,
@@ -592,12 +640,19 @@ def relu_and_pooling(result: cm.ConvResult) -> None:
                 cell=(step.row, step.col),
                 show=fill,
                 zrange=zrange,
+                hidden=pooled_hidden,
             ),
             "pool_output",
             right,
         )
         with st.container(border=True):
-            st.markdown(f"**{cell_name(step.row, step.col)}:** {step.text}")
+            if (step.row, step.col) in pooled_hidden:
+                st.markdown(
+                    f"**{cell_name(step.row, step.col)}:** this window holds your turn's **?** "
+                    "cell: solve it in section 3 and its pooling appears here."
+                )
+            else:
+                st.markdown(f"**{cell_name(step.row, step.col)}:** {step.text}")
 
     stepper("conv_pool_step", pooled.cells, describe, render)
     classic = cm.pool2d(np.zeros((26, 26, 32)), 2).output.shape
@@ -893,8 +948,7 @@ conv_result, grid_problems = image_and_filter()
 share_box = st.container()  # filled at the end, once every setting of this run is known
 if conv_result is not None:
     sliding(conv_result)
-    your_turn(conv_result)
-    relu_and_pooling(conv_result)
+    relu_and_pooling(conv_result, your_turn(conv_result))
 else:
     st.info(
         "Sections 2–4 (sliding, your turn, ReLU and pooling) appear once the grids above are fixed."

@@ -206,7 +206,54 @@ def test_your_turn_checks_the_answer(at):
     assert at.text_input(key="conv_quiz_answer").value == ""
 
 
+def chart_text(at: AppTest, key: str) -> list[list[str]]:
+    """The numbers written in a grid's cells."""
+    return chart(at, key)["data"][-1]["text"]
+
+
+def test_your_turn_hides_its_cell_in_section_4_until_it_is_solved(at):
+    at.session_state["conv_quiz_cell"] = 1  # row 1, column 2: −2
+    run(at)
+    for key in ("relu_before", "relu_after"):
+        assert chart_text(at, key)[0][1] == "<b>?</b>", key
+    assert chart_text(at, "relu_before")[0][0] == "−7"  # the other cells are shown
+    assert "row 1, column 2" in find(at, "The **?** is your turn's cell")
+    # 2×2 max pooling, stride 2: pooled cell (1, 1) reads the hidden cell
+    assert chart_text(at, "pool_output")[0][0] == "<b>?</b>"
+    assert [m for m in texts(at) if "holds your turn's **?** cell" in m]
+    run(at.text_input(key="conv_quiz_answer").set_value("4"))  # wrong: still hidden
+    assert chart_text(at, "relu_before")[0][1] == "<b>?</b>"
+    run(at.text_input(key="conv_quiz_answer").set_value("−2"))
+    assert chart_text(at, "relu_before")[0][1] == "−2"
+    assert chart_text(at, "pool_output")[0][0] != "<b>?</b>"
+    assert find(at, "**row 1, column 1:** max(").endswith("max(0, 0, 0, 1) = 1")
+    assert not [m for m in texts(at) if "holds your turn's" in m]
+
+
+def test_a_new_stride_is_a_new_question_without_the_old_verdict(at):
+    at.session_state["conv_quiz_cell"] = 1
+    run(at)
+    run(at.text_input(key="conv_quiz_answer").set_value("−8"))
+    assert "Not quite: you wrote −8" in shown(at.error[0].value)
+    run(at.number_input(key="conv_stride").set_value(2))  # 6×6, 3×3, stride 2 → 2×2
+    verdicts = [m for m in texts(at) if m.startswith(("Not quite", "Right!"))]
+    assert verdicts == []  # no verdict on a question nobody answered
+    assert at.text_input(key="conv_quiz_answer").value == ""
+    run(at.text_input(key="conv_quiz_answer").set_value("−8"))  # typed and entered: checked
+    assert [m for m in texts(at) if m.startswith(("Not quite", "Right!"))]
+
+
+def test_your_turn_reads_a_chinese_keyboard(at):
+    at.session_state["conv_quiz_cell"] = 1
+    run(at)
+    run(at.text_input(key="conv_quiz_answer").set_value("－２"))
+    assert find(at, "Right!").endswith("= −2")
+
+
 def test_relu_and_pooling_step_and_explain(at):
+    at.session_state["conv_quiz_cell"] = 0  # your turn solved: section 4 shows every cell
+    run(at)
+    run(at.text_input(key="conv_quiz_answer").set_value("−7"))
     assert "zeroed 10 of 16 values. For example max(0, −7) = 0." in find(at, "**ReLU**")
     assert find(at, "**row 1, column 1:** max(").endswith("max(0, 0, 0, 1) = 1")
     assert "Size 4×4×1 → 2×2×1" in find(at, "Size 4×4×1")

@@ -43,7 +43,7 @@ def grid_figure(
     padding_mask: np.ndarray | None = None,
     window: tuple[int, int, int, int] | None = None,
     cell: tuple[int, int] | None = None,
-    hidden: tuple[int, int] | None = None,
+    hidden: Sequence[tuple[int, int]] = (),
     show: np.ndarray | None = None,
     max_px: int = 380,
     zrange: tuple[float, float] | None = None,
@@ -60,7 +60,8 @@ def grid_figure(
             around the real image.
         window: (top, left, height, width) of the sliding window, drawn as an orange frame.
         cell: (row, col) of a single cell to frame (the output cell being filled).
-        hidden: (row, col) of a cell shown as "?" (the learner's turn).
+        hidden: (row, col) of each cell shown as "?" (the learner's turn, and what would give
+            its answer away).
         show: bool (rows, cols): cells not yet computed are left blank (the map filling in).
         max_px: the longer side of the grid on screen, at most.
         zrange: fixed colour range (so a map keeps its colours while it fills in).
@@ -77,9 +78,9 @@ def grid_figure(
             text[i][j] = f"<span style='color:{PADDING_TEXT}'>{text[i][j]}</span>"
     if pick is not None:
         text[pick[0]][pick[1]] = f"<b>{text[pick[0]][pick[1]]}</b>"
-    if hidden is not None:
-        shown[hidden] = np.nan
-        text[hidden[0]][hidden[1]] = f"<b>{HIDDEN_TEXT}</b>"
+    for row, col in hidden:
+        shown[row, col] = np.nan
+        text[row][col] = f"<b>{HIDDEN_TEXT}</b>"
 
     finite = values[np.isfinite(values)]
     low, high = zrange or ((finite.min(), finite.max()) if finite.size else (0.0, 1.0))
