@@ -104,7 +104,7 @@ def test_a_convolution_cell_reads_full_width_numbers(number):
 
 @pytest.mark.parametrize("bad", ["abc", "２ｘ", "ｎａｎ", "∞", ""])
 def test_what_is_not_a_number_is_still_refused_with_the_text_as_typed(bad):
-    with pytest.raises(ValueError, match="not a|no numbers"):
+    with pytest.raises(ValueError, match=r"not a|no numbers"):
         parse_numbers(bad)
     with pytest.raises(ValueError):
         parse_count(bad)
