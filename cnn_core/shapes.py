@@ -521,9 +521,9 @@ def _layer_row(
                 h, w, c = in_shape
                 text = f"{h}·{w}·{c} = {fmt(n)} values"
                 note = (
-                    f"Keras flattens channels-last: the {c} channel values of pixel (0, 0) come "
-                    "first, then those of pixel (0, 1), and so on — not one whole map after another "
-                    "as many tutorials draw it. Parameters: 0."
+                    f"Keras flattens channels-last: the {c} channel values of the pixel in row 1, "
+                    "column 1 come first, then those of row 1, column 2, and so on — not one whole "
+                    "map after another as many tutorials draw it. Parameters: 0."
                 )
             else:
                 text = f"already flat: {fmt(n)} values"

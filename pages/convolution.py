@@ -791,9 +791,14 @@ def flatten() -> None:
     keras_order, tutorial_order = cm.flatten_keras(maps), cm.flatten_by_channel(maps)
 
     def strip(order: list[cm.FlatValue], title: str):
-        labels = [f"({v.row + 1},{v.col + 1},ch{v.channel + 1})" for v in order]
+        # Rows and columns count from 1, as everywhere on this page (and in the note below).
+        labels = [f"r{v.row + 1} c{v.col + 1} ch{v.channel + 1}" for v in order]
         return strip_figure([v.value for v in order], [v.channel for v in order], labels, title)
 
+    st.caption(
+        "Under each value: where it came from, as row, column and channel (r1 c2 ch1: row 1, "
+        "column 2, channel 1)."
+    )
     show(
         strip(keras_order, "Keras (channels last): both channels of a pixel, then the next pixel"),
         "flatten_keras",

@@ -149,15 +149,15 @@ def exercise_sheet() -> None:
     total = len(sheet.exercises)
     with score_box:
         st.metric(
-            "Score",
+            "Right at the first try",
             f"{score} / {total}",
             help="Questions answered correctly at the first try. A corrected answer shows as "
             "correct but does not add to the score.",
         )
     st.progress(
         len(first_tries) / total,
-        text=f"{len(first_tries)} of {total} answered · {correct} correct now · {score} at the "
-        "first try",
+        text=f"{len(first_tries)} of {total} answered · right now: {correct} of {total} (after "
+        f"corrections) · right at the first try: {score} of {total}",
     )
     st.caption(SETS[set_name].description)
 

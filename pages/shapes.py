@@ -748,8 +748,8 @@ with details:
         )
         st.markdown(
             "**Flatten:** in the Tutorial CNN, the first pooling layer outputs 13×13×32, and a Flatten there "
-            "gives `13·13·32 = 5,408` values. Keras flattens channels-last: the 32 values of pixel (0, 0) "
-            "come first."
+            "gives `13·13·32 = 5,408` values. Keras flattens channels-last: the 32 values of the pixel in "
+            "row 1, column 1 come first."
         )
 
 # ----- the share link: the design itself, the selected layer and quiz mode -----

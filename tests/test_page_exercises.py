@@ -113,7 +113,9 @@ def test_answers_are_checked_at_once_and_the_score_counts_first_tries():
     answer_box(app, 2).input(second.answer_text.replace(",", "")).run()
     assert len(app.success) == 2 and not app.error
     assert score(app) == "1 / 8"
-    assert "2 correct now · 1 at the first try" in app.get("progress")[0].proto.text
+    progress = app.get("progress")[0].proto.text
+    assert "right now: 2 of 8 (after corrections) · right at the first try: 1 of 8" in progress
+    assert app.metric[0].label == "Right at the first try"  # the metric says what it counts
 
     # Unreadable input is not counted: it says how to write the answer.
     answer_box(app, 3).input("a lot").run()
@@ -121,6 +123,15 @@ def test_answers_are_checked_at_once_and_the_score_counts_first_tries():
     assert "2 of 8 answered" in app.get("progress")[0].proto.text
     answer_box(app, 3).input(third.answer_text).run()
     assert score(app) == "2 / 8"
+
+
+def test_a_full_width_answer_is_read():
+    """What a Chinese keyboard types: full-width digits and a full-width comma."""
+    app = open_page(seed="3", set="params")
+    first = make_sheet(3, "params").exercises[0]
+    typed = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in first.answer_text)
+    answer_box(app, 1).input(typed).run()
+    assert [shown(s.value) for s in app.success] == [f"Correct: {first.answer_text}."]
 
 
 def test_a_choice_question_is_answered_with_a_radio():

@@ -94,7 +94,7 @@ def test_any_grid_reads_the_same_in_full_width(values, separator):
     assert parse_numbers(full_width(written)) == expected
 
 
-@given(st.integers(-10**6, 10**6))
+@given(st.integers(-(10**6), 10**6))
 def test_a_convolution_cell_reads_full_width_numbers(number):
     typed = full_width(str(number))
     assert conv_math.parse_number(typed) == number

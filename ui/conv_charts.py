@@ -28,6 +28,7 @@ EMPTY_CELL = "#eef0f2"  # a cell not computed yet, or hidden
 HIDDEN_TEXT = "?"
 CELL_PX = 34  # side of one cell on screen
 MAX_CELL_PX = 46
+MIN_FIGURE_PX = 150
 
 
 def _cell_px(rows: int, cols: int, max_px: int) -> int:
@@ -141,7 +142,9 @@ def grid_figure(
                     "scaleanchor": "x",
                     "scaleratio": 1,
                 },
-                "width": cols * px + 12,
+                # Streamlit draws a plotly chart at least MIN_FIGURE_PX wide but keeps the
+                # figure's own width for its frame: a narrower figure (a 2×2 map) was clipped.
+                "width": max(cols * px + 12, MIN_FIGURE_PX),
                 "height": rows * px + top_margin + 8,
                 "margin": {"l": 4, "r": 4, "t": top_margin, "b": 4},
                 "plot_bgcolor": "white",
