@@ -59,8 +59,10 @@ def _load_kernel_cells(cells: tuple[tuple[str, ...], ...]) -> None:
 
 def load_example() -> None:
     """Load the chosen example: its image, its filter and its settings."""
-    example = cm.EXAMPLES[st.session_state["conv_example"]]
     state = st.session_state
+    if state.get("conv_example") not in cm.EXAMPLES:  # a crafted value from the browser
+        state["conv_example"] = DEFAULT_EXAMPLE
+    example = cm.EXAMPLES[state["conv_example"]]
     set_cells(IMAGE, example.image)
     state["conv_image_rows"], state["conv_image_cols"] = len(example.image), len(example.image[0])
     _load_kernel_cells(cm.KERNELS[example.kernel].cells)
@@ -78,9 +80,9 @@ def load_example() -> None:
 def load_kernel() -> None:
     """Load a named filter into the filter grid (the image stays)."""
     name = st.session_state.get("conv_kernel_preset")
-    if name:
+    if name in cm.KERNELS:  # (anything else is a crafted value from the browser)
         _load_kernel_cells(cm.KERNELS[name].cells)
-        st.session_state["conv_kernel_preset"] = None  # back to "Load a filter…"
+    st.session_state["conv_kernel_preset"] = None  # back to "Load a filter…"
 
 
 def resize_image() -> None:
@@ -694,9 +696,10 @@ def depth() -> None:
     controls = st.columns(3)
     filters = controls[0].slider("Filters (K)", 1, 4, key="conv_depth_filters")
     result = cm.conv2d(image, kernels[..., :filters], biases[:filters], channel_names=CHANNELS)
-    st.session_state["conv_depth_filter"] = min(
-        st.session_state.get("conv_depth_filter", 1), filters
-    )
+    chosen = st.session_state.get("conv_depth_filter", 1)
+    if not isinstance(chosen, int) or isinstance(chosen, bool) or chosen < 1:
+        chosen = 1  # a crafted value from the browser
+    st.session_state["conv_depth_filter"] = min(chosen, filters)
     chosen = controls[1].radio(
         "Show filter", list(range(1, filters + 1)), key="conv_depth_filter", horizontal=True
     )

@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from ui import widget_guard
+
 
 def _use_navigation_from_the_first_request() -> None:
     """Make the first request to a freshly started server go through app.py's navigation.
@@ -25,4 +27,6 @@ def _use_navigation_from_the_first_request() -> None:
         st.rerun()
 
 
+widget_guard.install()  # before any widget value from the browser is read
+widget_guard.install()  # before any widget value from the browser is read
 _use_navigation_from_the_first_request()
