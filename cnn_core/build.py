@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
-from cnn_core.spec import Layer, Spec, SpecError, errors, pair, validate
+from cnn_core.spec import Layer, Spec, SpecError, errors, pair
 
 if TYPE_CHECKING:
     import keras
@@ -35,6 +35,8 @@ def build_model(spec: Spec, *, check: bool = True) -> keras.Sequential:
     Raises:
         SpecError: the spec has errors; nothing is built.
     """
+    from cnn_core.shapes import validate
+
     if check and (problems := errors(validate(spec))):
         raise SpecError(problems)
     import keras  # here, not at the top: see the module docstring

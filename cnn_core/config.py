@@ -64,6 +64,16 @@ class Limits:
     max_units: int = 16384  # per Dense layer
     max_window: int = 64  # kernel_size, pool_size and strides, per side
 
+    # Networks as graphs (spec format 2: blocks, paths, repeats). Describing a network is
+    # arithmetic (the ledger of a ResNet-50 takes milliseconds), so these bound only the work a
+    # hostile spec could ask of the ledger: building and training stay bounded by
+    # max_model_params. max_layers above bounds each list (the top level, or one path).
+    max_total_layers: int = 1000  # Keras layers after repeats and merges (ResNet-50: 176)
+    max_block_depth: int = 6  # blocks inside blocks (ResNet-50 as stages of blocks: 2)
+    max_repeat: int = 64  # a block's "repeat" (ResNet-152's longest stage: 35)
+    max_paths: int = 8  # paths of one Parallel block (an Inception module: 4)
+    max_spec_chars: int = 200_000  # a spec's JSON text; a ResNet-50 is about 15,000
+
     # Building a real Keras model (Train and Draw pages): a model larger than this would not
     # train in a lesson's time on a laptop CPU and could exhaust a shared server's memory.
     max_model_params: int = 20_000_000
@@ -112,7 +122,6 @@ PROFILES: dict[str, Limits] = {
     "local": Limits(),
     "hosted": replace(
         Limits(),
-        max_filters=256,
         max_units=4096,
         max_model_params=2_000_000,
         max_epochs=5,

@@ -45,7 +45,8 @@ import numpy as np
 from cnn_core.augment import Augmentation, augmentation_layers
 from cnn_core.config import LIMITS, Limits
 from cnn_core.data import Dataset, Split, make_tf_dataset, to_model_input, training_split
-from cnn_core.spec import Problem, Spec, SpecError, errors, validate
+from cnn_core.shapes import validate
+from cnn_core.spec import Problem, Spec, SpecError, errors
 
 if TYPE_CHECKING:
     import keras

@@ -114,7 +114,7 @@ def test_no_file_means_the_profile_alone():
 def test_the_profile_named_outside_applies_to_the_file_unless_they_disagree(tmp_path):
     plain = write(tmp_path, "[limits]\nmax_epochs = 4\n")
     settings = settings_from_environment({PROFILE_ENV: "hosted", CONFIG_ENV: str(plain)})
-    assert settings.profile == "hosted" and settings.limits.max_filters == 256
+    assert settings.profile == "hosted" and settings.limits.max_units == 4096
     same = write(tmp_path, 'profile = "hosted"\n')
     assert load_settings(same, "hosted").profile == "hosted"
     with pytest.raises(ConfigError) as err:

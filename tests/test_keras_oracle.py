@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from cnn_core.build import build_model, layer_name, to_keras_code
 from cnn_core.presets import PRESETS
-from cnn_core.shapes import ledger
-from cnn_core.spec import Spec, errors, validate
+from cnn_core.shapes import ledger, validate
+from cnn_core.spec import Spec, errors
 
 GENERATED_EXAMPLES = 220
 

@@ -62,18 +62,19 @@ def test_output_size_formula(args, expected):
 
 def test_rounding_and_padding_notes_explain_what_keras_does():
     _, _, note = output_size(28, 3, 2, "valid")
-    assert note == (
+    assert str(note) == (
         "25 is not a multiple of the stride 2: Keras rounds down, so the last 1 pixel is never "
         "covered by any window."
     )
-    assert output_size(31, 2, 3, "valid")[2].endswith(
+    assert str(output_size(31, 2, 3, "valid")[2]).endswith(
         "the last 2 pixels are never covered by any window."
     )
     _, _, note = output_size(28, 4, 1, "same")
     assert (
-        '"same" padding: Keras wants ⌈28/1⌉ = 28 outputs and adds 1 zero before and 2 after' in note
+        '"same" padding: Keras wants ⌈28/1⌉ = 28 outputs and adds 1 zero before and 2 after'
+        in str(note)
     )
-    assert "the extra zero goes after" in note
+    assert "the extra zero goes after" in str(note)
     assert output_size(28, 3, 1, "valid")[2] == ""
 
 

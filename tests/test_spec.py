@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnn_core.presets import PRESETS, get_preset
+from cnn_core.shapes import validate
 from cnn_core.spec import (
     Conv2D,
     Dense,
@@ -16,7 +17,6 @@ from cnn_core.spec import (
     SpecError,
     errors,
     layer_from_dict,
-    validate,
 )
 
 EXAMPLE = """{"input_shape": [28, 28, 1],
@@ -53,6 +53,8 @@ def test_omitted_arguments_take_keras_defaults():
         "padding": "valid",
         "activation": None,
         "use_bias": True,
+        "dilation_rate": (1, 1),
+        "groups": 1,
     }
     pool = layer_from_dict({"type": "AveragePooling2D"})
     assert pool.keras_kwargs() == {"pool_size": (2, 2), "strides": None, "padding": "valid"}
