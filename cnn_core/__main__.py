@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from cnn_core.presets import PRESETS, get_preset
+from cnn_core.presets import ALL_PRESETS, get_preset
 from cnn_core.shapes import Ledger, fmt, human_bytes, ledger, shape_text
 from cnn_core.spec import Spec, SpecError
 
@@ -83,12 +83,40 @@ def ledger_json(led: Ledger) -> dict:
                 "activation_bytes": row.activation_bytes,
                 "receptive_field": list(row.receptive_field) if row.receptive_field else None,
                 "jump": list(row.jump) if row.jump else None,
+                "depth": row.depth,
+                "block": row.block,
+                "branch": row.branch,
+                "inputs": [
+                    {"branch": i.branch, "output_shape": list(i.shape) if i.shape else None}
+                    for i in row.incoming
+                ],
                 "formulas": [
-                    {"label": f.label, "text": f.text, "note": f.note} for f in row.formulas
+                    {"kind": f.kind, "label": f.label, "text": f.text, "note": f.note}
+                    for f in row.formulas
                 ],
             }
             for row in led.rows
         ],
+        "blocks": [
+            {
+                "id": block.id,
+                "type": block.kind,
+                "name": block.name,
+                "label": str(block.label),
+                "parent": block.parent,
+                "depth": block.depth,
+                "first_layer": block.first,
+                "last_layer": block.last,
+                "input_shape": list(block.input_shape) if block.input_shape else None,
+                "output_shape": list(block.output_shape) if block.output_shape else None,
+                "params": block.params,
+                "trainable_params": block.trainable_params,
+                "non_trainable_params": block.non_trainable_params,
+                "macs": block.macs,
+            }
+            for block in led.blocks
+        ],
+        "weighted_depth": led.weighted_depth,
         "output_shape": list(led.output_shape) if led.output_shape else None,
         "total_params": led.total_params,
         "trainable_params": led.trainable_params,
@@ -117,7 +145,15 @@ def ledger_table(led: Ledger) -> str:
         "Receptive field",
     )
     lines = [("", "Input", shape_text(led.spec.input_shape), "", "", "", "", "", "1×1")]
+    starts = {block.first: [] for block in led.blocks}
+    for block in led.blocks:
+        starts[block.first].append(block)
     for row in led.rows:
+        for block in starts.get(row.position, ()):  # a heading line for each block starting here
+            heading = f"{'  ' * block.depth}[{block.label}]"
+            lines.append(
+                ("", heading, shape_text(block.output_shape), fmt(block.params), "", "", "", "", "")
+            )
         rf = (
             shape_text(row.receptive_field)
             if row.receptive_field
@@ -126,7 +162,7 @@ def ledger_table(led: Ledger) -> str:
         lines.append(
             (
                 str(row.position),
-                row.label,
+                "  " * row.depth + row.label,
                 shape_text(row.output_shape),
                 fmt(row.params),
                 fmt(row.trainable_params),
@@ -200,8 +236,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
         except KeyError as err:
             raise CliError(err.args[0]) from None
         return 0
-    width = max(len(name) for name in PRESETS)
-    for preset in PRESETS.values():
+    width = max(len(name) for name in ALL_PRESETS)
+    for preset in ALL_PRESETS.values():
         params = ledger(preset.spec).total_params
         print(f"{preset.name.ljust(width)}  {preset.title} — {fmt(params)} parameters")
     return 0

@@ -614,7 +614,9 @@ def _slide(
             )
         )
         return None
-    if strides[0] > span[0] or strides[1] > span[1]:
+    # A 1×1 convolution with a stride is how ResNet subsamples its projections: no warning.
+    pointwise = what == "kernel" and window == (1, 1)
+    if not pointwise and (strides[0] > span[0] or strides[1] > span[1]):
         work.problem(
             msg(
                 "shapes.problem.stride_skips", strides=shape_text(strides), window=shape_text(span)
@@ -1284,14 +1286,18 @@ def _add_fix(main: Shape, shortcut: Shape, block: Block, shortcut_rows: list[Lay
     if isinstance(block, Residual) and not block.shortcut:
         return msg("shapes.fix.add_projection", filters=channels, stride=stride)
     convs = [r for r in shortcut_rows if isinstance(r.layer, Conv2D | SeparableConv2D)]
-    if convs and stride == 1:  # the shortcut's convolution only needs other filters
+    if convs and convs[-1].input_shape is not None:
+        # Change the shortcut's last convolution, when the layers after it keep its size.
         last = convs[-1]
-        return msg(
-            "shapes.fix.add_set_filters",
-            position=last.position,
-            layer_type=last.type,
-            filters=channels,
-        )
+        after = shortcut_rows[shortcut_rows.index(last) + 1 :]
+        layer: Any = last.layer
+        slides = pair(layer.kernel_size) == (1, 1) or layer.padding == "same"
+        needed = _shrink_stride(last.input_shape[:2], main[:2])
+        if slides and needed is not None and all(r.input_shape == r.output_shape for r in after):
+            where = {"position": last.position, "layer_type": last.type, "filters": channels}
+            if pair(layer.strides) == (needed, needed):
+                return msg("shapes.fix.add_set_filters", **where)
+            return msg("shapes.fix.add_set_conv", stride=needed, **where)
     return msg("shapes.fix.add_shortcut_conv", filters=channels, stride=stride)
 
 

@@ -12,7 +12,13 @@ settings that matter on each page, so an instructor can hand a class one link::
 
 The token is ``<version>.<body>``: the body is compact JSON, compressed with zlib and written in
 base64url without padding (letters, digits, ``-`` and ``_``: nothing a URL needs to escape). The
-version lets a later CNN Lab read old links, or say clearly that a link is from a newer one.
+version lets a later CNN Lab read old links, or say clearly that a link is from a newer one: a
+link whose design needs spec format 2 (blocks, the newer layers) is version 2, any other is
+version 1, so that a link to a plain stack still opens in an older CNN Lab.
+
+Even a ResNet-50 or a GoogLeNet packs into under 1,000 characters (their JSON repeats itself
+and compresses well). A design too large for a link raises :class:`ShareTooLarge`: offer its
+JSON (``spec.to_json()``) instead.
 
 A link is input from anyone, so :func:`decode` trusts nothing: its length is capped before any
 work is done, the decompressed size is capped (a small link cannot expand into gigabytes), the
@@ -34,12 +40,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnn_core.config import LIMITS
+from cnn_core.i18n import Message, msg
 from cnn_core.spec import Spec, SpecError
 
-VERSION = 1
+VERSION = 2  # the newest link format; a link is written in the oldest one that holds it
+VERSIONS = (1, 2)  # the link formats this CNN Lab reads
 QUERY_KEY = "share"  # the URL query parameter: ?share=1.eJy...
-# The decompressed JSON is at most this big. The largest spec CNN Lab allows (40 layers) with
-# every setting is well under 16 KB; anything bigger was made to hurt, not to share.
+# The decompressed JSON is at most this big. A ResNet-50 with every setting is about 10 KB;
+# anything far bigger was made to hurt, not to share.
 MAX_JSON_BYTES = 64 * 1024
 MAX_SETTINGS = 64  # settings carried by one link, over all pages
 MAX_SETTING_KEY_CHARS = 64
@@ -51,7 +59,23 @@ Setting = None | bool | int | float | str
 
 
 class ShareError(ValueError):
-    """A share link that cannot be opened (or made), said for the visitor who clicked it."""
+    """A share link that cannot be opened (or made), said for the visitor who clicked it.
+
+    ``message`` is what to show (a Message, or English text); ``str(error)`` is the English.
+    """
+
+    def __init__(self, message: Message | str) -> None:
+        self.message = message
+        super().__init__(str(message))
+
+
+class ShareTooLarge(ShareError):
+    """A design (with its settings) that makes a link longer than ``LIMITS.max_share_link_chars``:
+    nothing is wrong with it, it is only too big to travel in an address. Offer the JSON."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        self.length, self.limit = length, limit
+        super().__init__(msg("share.too_large", length=length, limit=limit))
 
 
 def _bad(reason: str) -> ShareError:
@@ -96,20 +120,18 @@ def encode(spec: Spec | None, settings: Mapping[str, Any] | None = None) -> str:
     """The share token for ``spec`` and ``settings`` (widget key → number, text, bool or None).
 
     Raises:
-        ShareError: a setting that cannot travel in a link (a list, a NaN, a huge text), or a
-            token longer than ``LIMITS.max_share_link_chars``.
+        ShareError: a setting that cannot travel in a link (a list, a NaN, a huge text).
+        ShareTooLarge: a token longer than ``LIMITS.max_share_link_chars``.
     """
     payload: dict[str, Any] = {"settings": _check_settings(dict(settings or {}))}
     if spec is not None:
         payload["spec"] = spec.to_dict()
     text = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     body = base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), 9)).rstrip(b"=")
-    token = f"{VERSION}.{body.decode('ascii')}"
+    version = 2 if spec is not None and spec.format > 1 else 1
+    token = f"{version}.{body.decode('ascii')}"
     if len(token) > LIMITS.max_share_link_chars:
-        raise ShareError(
-            f"This design is too large to share as a link ({len(token):,} characters; at most "
-            f"{LIMITS.max_share_link_chars:,}). Export it as JSON instead."
-        )
+        raise ShareTooLarge(len(token), LIMITS.max_share_link_chars)
     return token
 
 
@@ -145,11 +167,8 @@ def decode(token: Any) -> SharedState:
     version, dot, body = token.partition(".")
     if not dot or not version.isdigit() or not body:
         raise _bad("is not a CNN Lab share link (those look like 1.eJy…).")
-    if int(version) != VERSION:
-        raise _bad(
-            f"was made by another version of CNN Lab (link format {int(version)}; this "
-            f"one reads format {VERSION})."
-        )
+    if int(version) not in VERSIONS:
+        raise ShareError(msg("share.other_version", version=int(version), newest=VERSION))
     if not _BODY.fullmatch(body):
         raise _bad("contains characters a CNN Lab link never has (was it copied whole?).")
     try:

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from cnn_core.__main__ import main
-from cnn_core.presets import PRESETS
+from cnn_core.presets import ALL_PRESETS, PRESETS
 from cnn_core.spec import Spec
 
 
@@ -115,15 +115,15 @@ def test_missing_file_and_missing_argument(capsys, tmp_path):
     assert status == 2 and "give a spec file" in err
     status, _, err = run(capsys, "summary", str(tmp_path), "--json")
     assert status == 2 and "is a folder" in err
-    status, _, err = run(capsys, "summary", "--preset", "alexnet")
-    assert status == 2 and "no preset called 'alexnet'" in err
+    status, _, err = run(capsys, "summary", "--preset", "alexnet2")
+    assert status == 2 and "no preset called 'alexnet2'" in err
 
 
 def test_presets_lists_them_and_prints_one_as_a_spec(capsys):
     status, out, _ = run(capsys, "presets")
     assert status == 0
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == list(PRESETS)
+    assert names == list(ALL_PRESETS)
     assert "Tutorial CNN — 110,474 parameters" in out
     status, out, _ = run(capsys, "presets", "strided")
     assert status == 0 and Spec.from_json(out) == PRESETS["strided"].spec

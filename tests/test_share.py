@@ -94,7 +94,7 @@ def test_any_reasonable_settings_round_trip(settings_in):
         ("1.", "is not a CNN Lab share link"),
         (".abc", "is not a CNN Lab share link"),
         ("x.abc", "is not a CNN Lab share link"),
-        ("2.eJyrVgpOzSvJLKlUslIqLkksSS1WqgUAO9AF0Q", "another version of CNN Lab (link format 2"),
+        ("3.eJyrVgpOzSvJLKlUslIqLkksSS1WqgUAO9AF0Q", "another version of CNN Lab (link format 3"),
         ("1.eJy<script>", "characters a CNN Lab link never has"),
         ("1.a", "garbled: its letters do not decode"),
         ("1.aGVsbG8gd29ybGQ", "damaged"),  # base64 of "hello world": not zlib data
