@@ -925,16 +925,22 @@ def _activation(layer: Activation, work: _Work) -> _Result:
 
 @_rule(ReLU)
 def _relu(layer: ReLU, work: _Work) -> _Result:
-    if layer.max_value is None and not layer.negative_slope and not layer.threshold:
+    plain = not layer.negative_slope and not layer.threshold
+    if plain and layer.max_value is None:
         what = msg("shapes.note.activation_relu")
+    elif plain:
+        what = msg("shapes.note.relu_capped", max_value=f"{layer.max_value:g}")
     else:
+        cap = (
+            ""
+            if layer.max_value is None
+            else msg("shapes.note.relu_cap", max_value=f"{layer.max_value:g}")
+        )
         what = msg(
             "shapes.note.relu_custom",
             threshold=f"{layer.threshold:g}",
-            cap=msg("shapes.note.relu_cap", max_value=f"{layer.max_value:g}")
-            if layer.max_value is not None
-            else "",
             slope=f"{layer.negative_slope:g}",
+            cap=cap,
         )
     work.add("output", msg("shapes.expr.same_shape", shape=shape_text(work.in_shape)), what)
     return _Result(work.in_shape)
