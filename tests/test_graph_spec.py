@@ -359,3 +359,20 @@ def test_blocks_made_in_python_check_themselves_too():
         deep = Sequential(layers=(deep,))
     with pytest.raises(SpecError, match="Blocks are nested 7 deep"):
         Spec((8, 8, 1), (deep,))
+
+
+def test_the_examples_in_docs_spec_md_are_real():
+    """The documented residual block is ResNet-50's first, and every JSON example reads."""
+    import re
+    from pathlib import Path
+
+    from cnn_core.spec import item_from_dict
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "spec.md").read_text(encoding="utf-8")
+    examples = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, re.S)]
+    assert len(examples) == 3
+    assert Spec.from_dict(examples[0]).input_shape == (28, 28, 1)
+    resnet = FAMOUS["resnet50"].spec
+    assert item_from_dict(examples[1]) == resnet.item_at((7, "layers", 1))
+    assert item_from_dict(examples[2]) == FAMOUS["googlenet"].spec.item_at((6,))
+    assert len(resnet.to_json().splitlines()) == 146  # as the text says
