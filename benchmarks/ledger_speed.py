@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cnn_core.presets import FAMOUS, PRESETS  # noqa: E402
-from cnn_core.shapes import ledger  # noqa: E402
-from cnn_core.spec import Spec  # noqa: E402
+from cnn_core.presets import FAMOUS, PRESETS
+from cnn_core.shapes import ledger
+from cnn_core.spec import Spec
 
 TARGET_MS = 200
 REPEATS = 15
@@ -59,7 +59,9 @@ def main() -> int:
     print(f"TensorFlow imported: {imported}")
     print(f"machine load after: {os.getloadavg()[0]:.2f} (1 min)")
     ok = results["resnet50"] <= TARGET_MS and not imported
-    print(f"ResNet-50: {results['resnet50']:.1f} ms (target ≤ {TARGET_MS} ms): {'ok' if ok else 'MISSED'}")
+    print(
+        f"ResNet-50: {results['resnet50']:.1f} ms (target ≤ {TARGET_MS} ms): {'ok' if ok else 'MISSED'}"
+    )
     return 0 if ok else 1
 
 

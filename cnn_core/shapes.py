@@ -71,6 +71,7 @@ __all__ = [
     "layer_label",
     "ledger",
     "output_size",
+    "output_size_message",
     "same_padding",
     "shape_text",
     "validate",
@@ -137,9 +138,7 @@ def same_padding(size: int, window: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def output_size(
-    size: int, window: int, stride: int, padding: str
-) -> tuple[int, str, Message | str]:
+def output_size(size: int, window: int, stride: int, padding: str) -> tuple[int, str, str]:
     """Output length of a window sliding along one axis, as Keras computes it.
 
     Args:
@@ -150,14 +149,23 @@ def output_size(
 
     Returns:
         ``(output, formula, note)``: the output length (zero or negative means the window does not
-        fit), the formula with the numbers substituted, and a note on rounding or padding ("" if
-        there is nothing to explain).
+        fit), the formula with the numbers substituted, and a note on rounding or padding in
+        English ("" if there is nothing to explain); :func:`output_size_message` gives the note
+        as a Message.
 
     >>> output_size(28, 3, 2, "valid")[:2]
     (13, '⌊(28 − 3 + 2·0)/2⌋ + 1 = ⌊12.5⌋ + 1 = 13')
     >>> output_size(28, 3, 2, "same")[:2]
     (14, '(28 − 3 + 0 + 1)/2 + 1 = 14')
     """
+    out, formula, note = output_size_message(size, window, stride, padding)
+    return out, formula, str(note)
+
+
+def output_size_message(
+    size: int, window: int, stride: int, padding: str
+) -> tuple[int, str, Message | str]:
+    """As :func:`output_size`, with the note as a Message for a person ("" when none)."""
     if padding == "same":
         before, after = same_padding(size, window, stride)
     else:
@@ -559,8 +567,8 @@ def _rule(*types: type[Layer], image: bool = False) -> Callable[[_Rule], _Rule]:
 def _window_rows(work: _Work, window: Pair, strides: Pair, padding: str) -> Pair:
     """Output (height, width) of a sliding window, with one formula per axis (or one for both)."""
     h, w = work.in_shape[0], work.in_shape[1]
-    out_h, text_h, note_h = output_size(h, window[0], strides[0], padding)
-    out_w, text_w, note_w = output_size(w, window[1], strides[1], padding)
+    out_h, text_h, note_h = output_size_message(h, window[0], strides[0], padding)
+    out_w, text_w, note_w = output_size_message(w, window[1], strides[1], padding)
     if (h, window[0], strides[0]) == (w, window[1], strides[1]):
         work.add("output_size", text_h, note_h)
     else:

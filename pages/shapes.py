@@ -27,9 +27,17 @@ from cnn_core.shapes import (
     ledger,
     shape_text,
 )
-from cnn_core.spec import LAYER_TYPES, NEW_LAYER_DEFAULTS, Spec, SpecError, layer_from_dict
+from cnn_core.spec import (
+    LAYER_TYPES,
+    NEW_LAYER_DEFAULTS,
+    Block,
+    Spec,
+    SpecError,
+    layer_from_dict,
+)
 from cnn_core.typed import parse_count, parse_shape
 from ui import share
+from ui.i18n import t
 from ui.layer_form import layer_form
 from ui.state import (
     design_snapshot,
@@ -525,7 +533,11 @@ with editor:
     )
     with st.container(border=True):
         layer = spec.layers[selected]
-        edited = layer_form(layer, layer_key(selected))
+        if isinstance(layer, Block):  # a block's editor is still to come: its JSON edits it
+            st.caption(t("shapes.block_as_json", block=layer.type))
+            edited = layer.to_dict()
+        else:
+            edited = layer_form(layer, layer_key(selected))
         if edited != layer.to_dict():
             try:
                 _commit(spec.replace_layer(selected, layer_from_dict(edited, selected + 1)))
