@@ -192,7 +192,7 @@ def shown(value: Any) -> str:
     """A value echoed in a message, as Python writes it, cut short if it is long.
 
     >>> shown("32"), shown(2.5), shown("x" * 100)[-4:]
-    ("'32'", '2.5', "xx'…")
+    ("'32'", '2.5', 'xxx…')
     """
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
         return str(count_text(value))
