@@ -379,6 +379,11 @@ class Layer:
             out[f.name] = value
         return out
 
+    def network(self) -> tuple[Any, ...]:
+        """What this layer builds, comparable: its type and Keras arguments (``3`` and ``[3, 3]``
+        give the same)."""
+        return (self.type, tuple(self.keras_kwargs().items()))
+
     @property
     def format(self) -> int:
         """The oldest format that can hold this layer as it is written."""
@@ -786,6 +791,11 @@ class Block:
     def format(self) -> int:
         return FORMAT
 
+    def network(self) -> tuple[Any, ...]:
+        """What this block builds, comparable (its name, a label, does not count)."""
+        lists = tuple(tuple(item.network() for item in items) for _, _, items in self.branches())
+        return (self.kind, self.repeat, getattr(self, "activation", None), lists)
+
     def children(self) -> Iterator[Layer | Block]:
         """The items of all the block's lists, in order."""
         for _, _, items in self.branches():
@@ -1122,6 +1132,14 @@ class Spec:
     def is_graph(self) -> bool:
         """Whether the spec has blocks (a graph), or is a plain stack of layers."""
         return any(isinstance(item, Block) for item in self.layers)
+
+    def same_network(self, other: Spec) -> bool:
+        """Whether two specs build the same network: the same input and the same layers and
+        blocks with the same Keras arguments (``3`` and ``[3, 3]`` are the same kernel; block
+        names do not count)."""
+        return self.input_shape == other.input_shape and [i.network() for i in self.layers] == [
+            i.network() for i in other.layers
+        ]
 
     @property
     def format(self) -> int:

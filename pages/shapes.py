@@ -324,9 +324,7 @@ def _style(frame: pd.DataFrame, selected: int | None):
 
 def same_network(a: Spec, b: Spec) -> bool:
     """Whether two specs build the same network (``3`` and ``[3, 3]`` are the same kernel)."""
-    return a.input_shape == b.input_shape and [(x.type, x.keras_kwargs()) for x in a.layers] == [
-        (y.type, y.keras_kwargs()) for y in b.layers
-    ]
+    return a.same_network(b)
 
 
 def design_caption(spec: Spec, chosen: Preset) -> str:

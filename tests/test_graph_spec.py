@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 
 from cnn_core.config import LIMITS
-from cnn_core.presets import ALL_PRESETS, FAMOUS, PRESETS
+from cnn_core.presets import ALL_PRESETS, FAMOUS, MINI, PRESETS
 from cnn_core.spec import (
     Conv2D,
     Dense,
@@ -34,6 +34,7 @@ RESIDUAL = {
     "shortcut": [],
     "activation": "relu",
 }
+MINI_SPEC = MINI["mini_resnet"].spec
 HEAD = [{"type": "GlobalAveragePooling2D"}, {"type": "Dense", "units": 10, "activation": "softmax"}]
 
 
@@ -376,3 +377,14 @@ def test_the_examples_in_docs_spec_md_are_real():
     assert item_from_dict(examples[1]) == resnet.item_at((7, "layers", 1))
     assert item_from_dict(examples[2]) == FAMOUS["googlenet"].spec.item_at((6,))
     assert len(resnet.to_json().splitlines()) == 146  # as the text says
+
+
+def test_two_specs_build_the_same_network_whatever_their_spelling():
+    spec = FAMOUS["resnet50"].spec
+    respelled = json.loads(spec.to_json().replace('"kernel_size": 3,', '"kernel_size": [3, 3],'))
+    respelled["layers"][6]["name"] = "stage two"  # a label, not the network
+    assert Spec.from_dict(respelled) != spec and Spec.from_dict(respelled).same_network(spec)
+    wider = spec.replace_at((7, "layers", 1, "shortcut", 1), Conv2D(filters=128, kernel_size=1))
+    assert not wider.same_network(spec)
+    assert not MINI_SPEC.same_network(spec) and MINI_SPEC.same_network(MINI_SPEC)
+    assert PRESETS["tiny"].spec.same_network(Spec.from_json(PRESETS["tiny"].spec.to_json()))
