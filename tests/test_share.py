@@ -28,7 +28,7 @@ from cnn_core.share import (
     encode,
 )
 from cnn_core.spec import Spec
-from tests.conftest import APP_TIMEOUT
+from tests.conftest import APP_TIMEOUT, shown
 
 URL_SAFE = set(string.ascii_letters + string.digits + "-_.")
 
@@ -269,8 +269,8 @@ def test_a_bad_link_gives_one_message_and_the_defaults(token):
     app = run_share_page(token)
     assert not app.exception
     assert len(app.warning) == 1
-    assert app.warning[0].value.startswith("This share link ")
-    assert app.warning[0].value.endswith("Showing the defaults instead.")
+    assert shown(app.warning[0].value).startswith("This share link ")
+    assert shown(app.warning[0].value).endswith("Showing the defaults instead.")
     assert app.number_input(key="demo_epochs").value == 2
     assert app.selectbox(key="demo_optimizer").value == "adam"
     # The broken link is replaced by a good one for the defaults; the message is shown once.
