@@ -72,8 +72,10 @@ def tr(value: Any) -> str:
 
 
 def _picked() -> None:
-    st.session_state[_STATE] = st.session_state[PICKER_KEY]
-    st.session_state[_EXPLICIT] = True
+    picked = st.session_state.get(PICKER_KEY)
+    if picked in LANGUAGES:  # a value from the browser: a crafted one is not a language
+        st.session_state[_STATE] = picked
+        st.session_state[_EXPLICIT] = True
 
 
 def language_picker() -> None:
